@@ -1,0 +1,1 @@
+"""Real mail servers (Dovecot IMAP/POP3, aiosmtpd SMTP) run as test fixtures."""

@@ -1,0 +1,1 @@
+"""The headless core of tuidesk. Nothing in here imports Textual, ever."""

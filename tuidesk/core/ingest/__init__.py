@@ -1,0 +1,1 @@
+"""Ingest: parse -> classify -> match -> route -> apply, one stored mail at a time."""

@@ -1,0 +1,1 @@
+"""Mail I/O at the edge: sources (IMAP, POP3, Maildir), SMTP, TLS, credentials."""

@@ -1,0 +1,1 @@
+"""The store: Peewee models on SQLite (default) or PostgreSQL (by URL)."""

@@ -1,0 +1,51 @@
+"""Schema versions and the steps between them.
+
+A fresh database gets every table at ``SCHEMA_VERSION``. An older one runs each step after its
+version, in order, in one transaction per step; a newer one is refused, so an old tuidesk never
+writes into a database it does not understand. Every release that changes the models adds a
+step here and a frozen copy of its schema under tests/data/schemas/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from peewee import Database
+
+from tuidesk.core.errors import StoreError
+from tuidesk.core.store.models import ALL_MODELS, SchemaVersion
+
+SCHEMA_VERSION = 1
+
+# version -> the step that brings a database from version-1 to version.
+STEPS: dict[int, Callable[[Database], None]] = {}
+
+
+def current_version(db: Database) -> int | None:
+    """The schema version of ``db``, or None when it has no tuidesk tables at all."""
+    if not db.table_exists(SchemaVersion._meta.table_name):
+        return None
+    row = SchemaVersion.select().order_by(SchemaVersion.version.desc()).first()
+    return row.version if row else 0
+
+
+def migrate(db: Database) -> int:
+    """Create or upgrade the schema; return the version the database is now at."""
+    version = current_version(db)
+    if version is None:
+        with db.atomic():
+            db.create_tables(ALL_MODELS, safe=True)
+            SchemaVersion.create(version=SCHEMA_VERSION)
+        return SCHEMA_VERSION
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"this database is at schema version {version}, newer than this tuidesk "
+            f"understands ({SCHEMA_VERSION})",
+            hint="upgrade tuidesk, or open a different database with --db",
+        )
+    for step_version in range(version + 1, SCHEMA_VERSION + 1):
+        step = STEPS[step_version]
+        with db.atomic():
+            step(db)
+            SchemaVersion.create(version=step_version)
+    return SCHEMA_VERSION

@@ -1,0 +1,317 @@
+"""The queue: the tickets a filter selects, newest activity first, read a page at a time.
+
+The table never holds the whole queue: the first page is read when the filter changes and the
+next one when the cursor (or the scroll position) comes near the last row read. Reads run in a
+thread worker that only posts messages; a generation number drops pages of a previous filter.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.events import Resize
+from textual.screen import Screen
+from textual.theme import Theme
+from textual.widgets import DataTable, Footer, Input, Static
+
+from tuidesk.core.queue import (
+    SORT_COLUMNS,
+    STATUS_FILTERS,
+    QueueFilter,
+    QueueRow,
+    count_by_status,
+    fetch_queue,
+)
+from tuidesk.core.redact import redact
+from tuidesk.core.store.models import database_proxy
+from tuidesk.ui.messages import QueueLoadFailed, QueuePageLoaded
+from tuidesk.ui.screens.thread import ThreadScreen
+from tuidesk.ui.widgets.ticket_table import (
+    COLUMNS,
+    LOAD_AHEAD,
+    NEWEST_FIRST,
+    SORT_LABELS,
+    TicketTable,
+    column_widths,
+    row_cells,
+    theme_styles,
+)
+
+if TYPE_CHECKING:
+    from tuidesk.ui.app import TuideskApp
+
+STATUS_LABELS: dict[str, str] = {
+    "active": "Active",
+    "open": "Open",
+    "pending": "Pending",
+    "closed": "Closed",
+    "all": "All",
+}
+FILTER_GROUP = Binding.Group("Filter", compact=True)
+
+
+def short_count(count: int) -> str:
+    """A count in at most 5 characters: 987, 9876, 40.2k, 100k, 1.2M."""
+    if count < 10_000:
+        return str(count)
+    if count < 100_000:
+        return f"{count / 1000:.1f}k"
+    if count < 1_000_000:
+        return f"{count // 1000}k"
+    return f"{count / 1_000_000:.1f}M"
+
+
+class QueueScreen(Screen[None]):
+    """The ticket queue with status filters, a search and the thread of the chosen ticket."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(
+            Binding(
+                str(key),
+                f"status('{status}')",
+                label,
+                id=f"queue.filter.{status}",
+                group=FILTER_GROUP,
+            )
+            for key, (status, label) in enumerate(STATUS_LABELS.items(), start=1)
+        ),
+        Binding("slash", "focus_search", "Search", id="queue.search"),
+        Binding("s", "next_sort", "Sort", id="queue.sort"),
+        Binding("r", "reverse_sort", "Reverse order", id="queue.reverse", show=False),
+        Binding("m", "toggle_mine", "Only mine", id="queue.mine", show=False),
+        Binding("ctrl+r", "refresh", "Refresh", id="queue.refresh", show=False),
+        Binding("escape", "clear_search", "Clear search", id="queue.clear_search", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queue_filter = QueueFilter()
+        self.rows: list[QueueRow] = []
+        self.counts: dict[str, int] = {}
+        self._ticket_ids: set[int] = set()
+        self._generation = 0
+        self._loading = False
+        self._keep_ticket: int | None = None
+        self._widths: dict[str, int] = {}
+
+    @property
+    def tuidesk(self) -> TuideskApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def load_ahead(self) -> int:
+        """Rows before the end of what is read at which the next page is asked for."""
+        return max(1, min(LOAD_AHEAD, self.tuidesk.page_size // 2))
+
+    @property
+    def total(self) -> int:
+        """How many tickets the current filter selects (as of the last first page)."""
+        return self.counts.get(self.queue_filter.status, 0)
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="queue-summary")
+        yield Input(
+            placeholder="/ to search: subject, ticket number, contact",
+            id="queue-search",
+            compact=True,
+        )
+        yield TicketTable(id="queue-table", cursor_type="row")
+        yield Static(
+            Text("No tickets match. Try another status filter, or clear the search."),
+            id="queue-empty",
+        )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        operator = self.tuidesk.context.settings.operator_email
+        self.queue_filter = QueueFilter(agent_email=operator)
+        self.query_one(TicketTable).load_ahead = self.load_ahead
+        self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
+        self.query_one(TicketTable).focus()
+        self.reload()
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def apply_filter(self, queue_filter: QueueFilter) -> None:
+        """Show ``queue_filter``'s tickets, from the first page."""
+        if queue_filter != self.queue_filter:
+            self.queue_filter = queue_filter
+            self.reload()
+
+    def reload(self, keep_ticket: int | None = None) -> None:
+        """Read the first page again; the cursor stays on ``keep_ticket`` if it is still there."""
+        self._generation += 1
+        self._keep_ticket = keep_ticket
+        self._loading = True
+        self._read(self._generation, self.queue_filter, 0, with_counts=True)
+
+    def _load_more(self) -> None:
+        if self._loading or len(self.rows) >= self.total:
+            return
+        self._loading = True
+        self._read(self._generation, self.queue_filter, len(self.rows), with_counts=False)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="queue-read")
+    def _read(
+        self, generation: int, queue_filter: QueueFilter, offset: int, with_counts: bool
+    ) -> None:
+        try:
+            with database_proxy.connection_context():
+                rows = fetch_queue(queue_filter, offset, self.tuidesk.page_size)
+                counts = count_by_status(queue_filter) if with_counts else None
+        except Exception as exc:  # shown to the operator rather than lost in a worker
+            error = f"the queue cannot be read: {redact(str(exc))}"
+            self.post_message(QueueLoadFailed(generation, error))
+            return
+        self.post_message(QueuePageLoaded(generation, offset, rows, counts))
+
+    def on_queue_page_loaded(self, message: QueuePageLoaded) -> None:
+        if message.generation != self._generation:
+            return  # a page of a filter that is no longer shown
+        self._loading = False
+        if message.offset == 0:
+            self.rows, self._ticket_ids = [], set()
+            self.counts = message.counts or self.counts
+            self._add_rows(message.rows)
+            self._rebuild_table(self._keep_ticket)
+        else:
+            table = self.query_one(TicketTable)
+            now, styles = self.tuidesk.clock(), self._styles()
+            for row in self._add_rows(message.rows):
+                table.add_row(*row_cells(row, now, styles), key=str(row.ticket_id))
+        self._update_summary()
+
+    def on_queue_load_failed(self, message: QueueLoadFailed) -> None:
+        if message.generation == self._generation:
+            self._loading = False
+            self.notify(message.error, severity="error", timeout=10, markup=False)
+
+    def _add_rows(self, rows: list[QueueRow]) -> list[QueueRow]:
+        """Keep the rows not seen yet (a ticket may move between pages while reading)."""
+        fresh = [row for row in rows if row.ticket_id not in self._ticket_ids]
+        self.rows.extend(fresh)
+        self._ticket_ids.update(row.ticket_id for row in fresh)
+        return fresh
+
+    # --- showing ----------------------------------------------------------------------------
+
+    def _styles(self) -> dict[str, Style]:
+        return theme_styles(self.app.theme_variables)
+
+    def _rebuild_table(self, keep_ticket: int | None = None) -> None:
+        table = self.query_one(TicketTable)
+        self._widths = column_widths(self.size.width or self.app.size.width)
+        table.clear(columns=True)
+        sort, descending = self.queue_filter.sort, self.queue_filter.descending
+        for key, header, _width in COLUMNS:
+            label = f"{header}{'▼' if descending else '▲'}" if key == sort else header
+            table.add_column(Text(label), width=self._widths[key], key=key)
+        now, styles = self.tuidesk.clock(), self._styles()
+        for row in self.rows:
+            table.add_row(*row_cells(row, now, styles), key=str(row.ticket_id))
+        ids = [row.ticket_id for row in self.rows]
+        if keep_ticket in ids:
+            table.move_cursor(row=ids.index(keep_ticket))
+        self.set_class(not self.rows, "-empty")
+
+    def _update_summary(self) -> None:
+        """The status filters with their counts (the current one highlighted), then the order.
+        The search text needs no mention: it stays in the search line just below."""
+        summary = Text(no_wrap=True, overflow="ellipsis")
+        for status, label in STATUS_LABELS.items():
+            count = f" {label} {short_count(self.counts.get(status, 0))} "
+            summary.append(count, "reverse bold" if status == self.queue_filter.status else "")
+        arrow = "▼" if self.queue_filter.descending else "▲"
+        mine = "mine · " if self.queue_filter.mine else ""
+        summary.append(f"  {mine}by {SORT_LABELS[self.queue_filter.sort]}{arrow}", "dim")
+        self.query_one("#queue-summary", Static).update(summary)
+
+    def on_resize(self, event: Resize) -> None:
+        if column_widths(event.size.width) != self._widths:
+            self._rebuild_table(self.current_ticket_id)
+
+    def _on_theme_changed(self, _theme: Theme) -> None:
+        self._rebuild_table(self.current_ticket_id)
+
+    @property
+    def current_ticket_id(self) -> int | None:
+        table = self.query_one(TicketTable)
+        if not self.rows or not table.is_valid_row_index(table.cursor_row):
+            return None
+        return self.rows[table.cursor_row].ticket_id
+
+    @on(DataTable.RowHighlighted)
+    def _near_the_end(self, event: DataTable.RowHighlighted) -> None:
+        if event.cursor_row >= len(self.rows) - self.load_ahead:
+            self._load_more()
+
+    @on(TicketTable.NearEnd)
+    def _scrolled_near_the_end(self) -> None:
+        self._load_more()
+
+    @on(DataTable.RowSelected)
+    def _open(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is not None:
+            self.app.push_screen(ThreadScreen(int(event.row_key.value)))
+
+    @on(DataTable.HeaderSelected)
+    def _sort_by_header(self, event: DataTable.HeaderSelected) -> None:
+        column = str(event.column_key.value)
+        if column == self.queue_filter.sort:
+            self.action_reverse_sort()
+        else:
+            self.sort_by(column)
+
+    # --- actions ----------------------------------------------------------------------------
+
+    def action_status(self, status: str) -> None:
+        if status in STATUS_FILTERS:
+            self.apply_filter(self.queue_filter.with_changes(status=status))
+
+    def action_focus_search(self) -> None:
+        # set_focus is immediate (focus() waits a turn): keys typed right after "/" go to the
+        # search and not to the table's bindings.
+        self.set_focus(self.query_one("#queue-search", Input))
+
+    @on(Input.Submitted, "#queue-search")
+    def _search(self, event: Input.Submitted) -> None:
+        self.apply_filter(self.queue_filter.with_changes(text=event.value.strip()))
+        self.set_focus(self.query_one(TicketTable))
+
+    def action_clear_search(self) -> None:
+        self.query_one("#queue-search", Input).value = ""
+        self.apply_filter(self.queue_filter.with_changes(text=""))
+        self.set_focus(self.query_one(TicketTable))
+
+    def sort_by(self, column: str, descending: bool | None = None) -> None:
+        if column in SORT_COLUMNS:
+            down = column in NEWEST_FIRST if descending is None else descending
+            self.apply_filter(self.queue_filter.with_changes(sort=column, descending=down))
+
+    def action_next_sort(self) -> None:
+        """Sort by the next column: activity, number, status, priority, subject, contact…"""
+        position = SORT_COLUMNS.index(self.queue_filter.sort)
+        self.sort_by(SORT_COLUMNS[(position + 1) % len(SORT_COLUMNS)])
+
+    def action_reverse_sort(self) -> None:
+        self.apply_filter(
+            self.queue_filter.with_changes(descending=not self.queue_filter.descending)
+        )
+
+    def action_toggle_mine(self) -> None:
+        if not self.queue_filter.agent_email:
+            self.notify(
+                "Set your address as [operator] email in the settings to see your tickets.",
+                severity="warning",
+                markup=False,
+            )
+            return
+        self.apply_filter(self.queue_filter.with_changes(mine=not self.queue_filter.mine))
+
+    def action_refresh(self) -> None:
+        self.reload(self.current_ticket_id)

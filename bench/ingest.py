@@ -31,9 +31,21 @@ def run_poll(db: Path, env: dict[str, str], mailbox: str) -> tuple[float, dict, 
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "tuidesk", "--db", str(db), "--poll-once", "--json",
-         "--mailbox", mailbox],
-        env=env, capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "tuidesk",
+            "--db",
+            str(db),
+            "--poll-once",
+            "--json",
+            "--mailbox",
+            mailbox,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     wall = time.perf_counter() - started
     if done.returncode != 0:
@@ -61,14 +73,41 @@ def main() -> int:
         env = dict(os.environ, XDG_CONFIG_HOME=tmp, XDG_DATA_HOME=tmp)
         port = server.imap_port if args.protocol == "imap" else server.pop3_port
         subprocess.run(
-            [sys.executable, "-m", "tuidesk", "--db", str(db), "mailbox", "add", "bench",
-             "--protocol", args.protocol, "--host", server.host, "--port", str(port),
-             "--security", "plain", "--user", user.address, "--password-env", "BENCH_PW",
-             "--set", "status=active", "--set", "unknown_sender=create",
-             "--set", f"emails_per_fetch={args.batch}",
-             "--set", "after_fetch=" + ("move" if args.protocol == "imap" else "delete"),
-             "--set", "after_fetch_folder=Processed"],
-            env=env, check=True, capture_output=True,
+            [
+                sys.executable,
+                "-m",
+                "tuidesk",
+                "--db",
+                str(db),
+                "mailbox",
+                "add",
+                "bench",
+                "--protocol",
+                args.protocol,
+                "--host",
+                server.host,
+                "--port",
+                str(port),
+                "--security",
+                "plain",
+                "--user",
+                user.address,
+                "--password-env",
+                "BENCH_PW",
+                "--set",
+                "status=active",
+                "--set",
+                "unknown_sender=create",
+                "--set",
+                f"emails_per_fetch={args.batch}",
+                "--set",
+                "after_fetch=" + ("move" if args.protocol == "imap" else "delete"),
+                "--set",
+                "after_fetch_folder=Processed",
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
         )
         env["BENCH_PW"] = user.password
         wall, record, peak_kb = run_poll(db, env, "bench")
@@ -76,15 +115,25 @@ def main() -> int:
         left = len(server.messages(user, "INBOX"))
 
     tickets = record["created"]
-    print(f"messages         {args.count} ({size_mb:.1f} MB, loaded into Dovecot in {load_s:.1f} s)")
-    print(f"protocol         {args.protocol}, {args.batch} per fetch, "
-          f"{'move' if args.protocol == 'imap' else 'delete'} after processing")
-    print(f"fetched          {record['fetched']}  tickets {tickets}  replies {record['replied']}  "
-          f"held {record['held']}  errors {record['errors']}  left in INBOX {left}")
-    print(f"poll (in tuidesk) {record['duration_ms'] / 1000:.2f} s  "
-          f"{record['fetched'] / (record['duration_ms'] / 1000):.0f} messages/s")
-    print(f"end to end       {wall:.2f} s wall (process start included)  "
-          f"{record['fetched'] / wall:.0f} messages/s")
+    print(
+        f"messages         {args.count} ({size_mb:.1f} MB, loaded into Dovecot in {load_s:.1f} s)"
+    )
+    print(
+        f"protocol         {args.protocol}, {args.batch} per fetch, "
+        f"{'move' if args.protocol == 'imap' else 'delete'} after processing"
+    )
+    print(
+        f"fetched          {record['fetched']}  tickets {tickets}  replies {record['replied']}  "
+        f"held {record['held']}  errors {record['errors']}  left in INBOX {left}"
+    )
+    print(
+        f"poll (in tuidesk) {record['duration_ms'] / 1000:.2f} s  "
+        f"{record['fetched'] / (record['duration_ms'] / 1000):.0f} messages/s"
+    )
+    print(
+        f"end to end       {wall:.2f} s wall (process start included)  "
+        f"{record['fetched'] / wall:.0f} messages/s"
+    )
     print(f"peak RSS         {peak_kb / 1024:.0f} MB")
     print(f"idle poll        {idle_wall:.3f} s wall ({idle['fetched']} fetched)")
     return 0

@@ -11,7 +11,42 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
-WORDS = ["printer", "jams", "invoice", "login", "password", "reset", "outage", "slow", "server", "backup", "vpn", "laptop", "screen", "email", "calendar", "license", "renewal", "error", "crash", "update", "install", "network", "wifi", "phone", "account", "access", "folder", "share", "report", "quote", "contract", "delivery", "refund", "order"]
+WORDS = [
+    "printer",
+    "jams",
+    "invoice",
+    "login",
+    "password",
+    "reset",
+    "outage",
+    "slow",
+    "server",
+    "backup",
+    "vpn",
+    "laptop",
+    "screen",
+    "email",
+    "calendar",
+    "license",
+    "renewal",
+    "error",
+    "crash",
+    "update",
+    "install",
+    "network",
+    "wifi",
+    "phone",
+    "account",
+    "access",
+    "folder",
+    "share",
+    "report",
+    "quote",
+    "contract",
+    "delivery",
+    "refund",
+    "order",
+]
 
 
 def mail(
@@ -68,27 +103,51 @@ def realistic_batch(count: int, seed: int = 1, domain: str = "customer.example")
         if sent and kind < 0.25:
             parent = rng.choice(sent)
             out.append(
-                mail(sender=sender, sender_name=f"User {i}", subject=f"Re: Request {i}",
-                     body=f"Thanks, more details:\n\n{words}\n\n> earlier text\n> quoted\n",
-                     message_id=message_id, in_reply_to=parent, date=when)
+                mail(
+                    sender=sender,
+                    sender_name=f"User {i}",
+                    subject=f"Re: Request {i}",
+                    body=f"Thanks, more details:\n\n{words}\n\n> earlier text\n> quoted\n",
+                    message_id=message_id,
+                    in_reply_to=parent,
+                    date=when,
+                )
             )
         elif kind < 0.6:
             out.append(
-                mail(sender=sender, sender_name=f"User {i}", subject=f"Request {i}: {words[:40]}",
-                     body=f"Hello,\n\n{words}\n", html=f"<html><body><p>Hello,</p><p>{words}</p>"
-                     "</body></html>", message_id=message_id, date=when)
+                mail(
+                    sender=sender,
+                    sender_name=f"User {i}",
+                    subject=f"Request {i}: {words[:40]}",
+                    body=f"Hello,\n\n{words}\n",
+                    html=f"<html><body><p>Hello,</p><p>{words}</p></body></html>",
+                    message_id=message_id,
+                    date=when,
+                )
             )
         elif kind < 0.8:
             attachment = ("log.txt", "text/plain", (words * 20).encode())
             out.append(
-                mail(sender=sender, sender_name=f"User {i}", subject=f"Request {i} with log",
-                     body=f"See the attached log.\n\n{words}\n", message_id=message_id,
-                     date=when, attachments=[attachment])
+                mail(
+                    sender=sender,
+                    sender_name=f"User {i}",
+                    subject=f"Request {i} with log",
+                    body=f"See the attached log.\n\n{words}\n",
+                    message_id=message_id,
+                    date=when,
+                    attachments=[attachment],
+                )
             )
         else:
             out.append(
-                mail(sender=sender, sender_name=f"User {i}", subject=f"Request {i}",
-                     body=f"Hi,\n\n{words}\n", message_id=message_id, date=when)
+                mail(
+                    sender=sender,
+                    sender_name=f"User {i}",
+                    subject=f"Request {i}",
+                    body=f"Hi,\n\n{words}\n",
+                    message_id=message_id,
+                    date=when,
+                )
             )
         sent.append(message_id)
     return out

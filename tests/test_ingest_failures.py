@@ -111,8 +111,12 @@ def test_secrets_never_reach_a_trace_an_error_or_a_poll_run(db, dovecot, mail_us
     secret = "Sup3r-Secret-Pa55"
     mailbox = imap_mailbox(dovecot, mail_user, password=secret, debug_trace=True)
     result = poll(mailbox)
-    texts = [result.error, *[t.text for t in TraceLine.select()],
-             *[r.error for r in PollRun.select()], Mailbox.get_by_id(mailbox.id).last_error]
+    texts = [
+        result.error,
+        *[t.text for t in TraceLine.select()],
+        *[r.error for r in PollRun.select()],
+        Mailbox.get_by_id(mailbox.id).last_error,
+    ]
     assert texts and not any(secret in t for t in texts)
 
 
@@ -141,7 +145,9 @@ def test_a_poller_killed_mid_batch_loses_nothing_and_doubles_nothing(
     for threshold in (15, 120):
         proc = subprocess.Popen(
             [sys.executable, "-m", "tuidesk", "--db", str(db_path), "--poll-once"],
-            env=cli_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=cli_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 60
         while _ledger_count(db_path) < threshold and time.monotonic() < deadline:
@@ -155,7 +161,11 @@ def test_a_poller_killed_mid_batch_loses_nothing_and_doubles_nothing(
     assert all(0 < n < count for n in killed_at), killed_at
     done = subprocess.run(
         [sys.executable, "-m", "tuidesk", "--db", str(db_path), "--poll-once"],
-        env=cli_env, capture_output=True, text=True, timeout=120, check=False,
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     db.connect(reuse_if_open=True)

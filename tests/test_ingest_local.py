@@ -25,9 +25,16 @@ def deliver(maildir: Path, name: str, raw: bytes, sub: str = "new") -> Path:
 
 
 def maildir_mailbox(path: Path, **settings) -> Mailbox:
-    values = dict(name="local", address="support@example.com", status="active",
-                  protocol="maildir", maildir_path=str(path), unknown_sender="create",
-                  after_fetch="move", after_fetch_folder="Processed")
+    values = dict(
+        name="local",
+        address="support@example.com",
+        status="active",
+        protocol="maildir",
+        maildir_path=str(path),
+        unknown_sender="create",
+        after_fetch="move",
+        after_fetch_folder="Processed",
+    )
     values.update(settings)
     return Mailbox.create(**values)
 
@@ -66,16 +73,28 @@ def test_a_missing_maildir_is_a_clear_error(db, tmp_path: Path) -> None:
 
 
 def pipe(args: list[str], env: dict[str, str], raw: bytes) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tuidesk", *args], input=raw, env=env,
-                          capture_output=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "tuidesk", *args],
+        input=raw,
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_pipe_mode_stores_and_processes_and_exits_0(db, db_path, cli_env) -> None:
-    Mailbox.create(name="alias", address="support@example.com", protocol="pipe",
-                   status="active", unknown_sender="create")
+    Mailbox.create(
+        name="alias",
+        address="support@example.com",
+        protocol="pipe",
+        status="active",
+        unknown_sender="create",
+    )
     db.close()
-    done = pipe(["--db", str(db_path), "ingest", "--mailbox", "alias"], cli_env,
-                mail(subject="piped"))
+    done = pipe(
+        ["--db", str(db_path), "ingest", "--mailbox", "alias"], cli_env, mail(subject="piped")
+    )
     assert done.returncode == 0, done.stderr
     db.connect(reuse_if_open=True)
     assert Ticket.get().subject == "piped"
@@ -83,8 +102,9 @@ def test_pipe_mode_stores_and_processes_and_exits_0(db, db_path, cli_env) -> Non
 
 
 def test_pipe_mode_stores_the_same_message_once(db, db_path, cli_env) -> None:
-    Mailbox.create(name="alias", address="support@example.com", protocol="pipe",
-                   unknown_sender="create")
+    Mailbox.create(
+        name="alias", address="support@example.com", protocol="pipe", unknown_sender="create"
+    )
     db.close()
     raw = mail(subject="twice")
     first = pipe(["--db", str(db_path), "ingest", "--mailbox", "alias"], cli_env, raw)
@@ -97,8 +117,9 @@ def test_pipe_mode_stores_the_same_message_once(db, db_path, cli_env) -> None:
 
 def test_pipe_mode_exits_75_when_the_store_is_unavailable(cli_env, tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
-    done = pipe(["--db", str(tmp_path / "file" / "db.sqlite3"), "ingest", "--mailbox", "a"],
-                cli_env, mail())
+    done = pipe(
+        ["--db", str(tmp_path / "file" / "db.sqlite3"), "ingest", "--mailbox", "a"], cli_env, mail()
+    )
     assert done.returncode == 75
     assert b"the MTA will retry" in done.stderr
 

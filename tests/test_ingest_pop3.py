@@ -32,15 +32,21 @@ def test_pop3_keep_does_not_refetch(db, dovecot, mail_user) -> None:
 
 def test_pop3_stls_with_a_trusted_certificate(db, dovecot, mail_user) -> None:
     dovecot.append(mail_user, mail())
-    mailbox = pop3_mailbox(dovecot, mail_user, security="starttls",
-                           tls_ca_file=str(dovecot.cert_path))
+    mailbox = pop3_mailbox(
+        dovecot, mail_user, security="starttls", tls_ca_file=str(dovecot.cert_path)
+    )
     assert poll(mailbox).created == 1
 
 
 def test_pop3s_with_a_trusted_certificate(db, dovecot, mail_user) -> None:
     dovecot.append(mail_user, mail())
-    mailbox = pop3_mailbox(dovecot, mail_user, security="ssl", port=dovecot.pop3s_port,
-                           tls_ca_file=str(dovecot.cert_path))
+    mailbox = pop3_mailbox(
+        dovecot,
+        mail_user,
+        security="ssl",
+        port=dovecot.pop3s_port,
+        tls_ca_file=str(dovecot.cert_path),
+    )
     assert poll(mailbox).created == 1
 
 
@@ -53,7 +59,8 @@ def test_pop3_wrong_password_is_a_clear_sentence(db, dovecot, mail_user) -> None
 def test_pop3_latin1_8bit_body_does_not_abort_the_run(db, dovecot, mail_user) -> None:
     latin1 = (
         b"From: Zoe <zoe@customer.example>\r\nTo: support@example.com\r\n"
-        b"Subject: caf\xe9\r\nMessage-ID: <l1@x>\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+        b"Subject: caf\xe9\r\nMessage-ID: <l1@x>\r\n"
+        b"Content-Type: text/plain; charset=iso-8859-1\r\n"
         b"Content-Transfer-Encoding: 8bit\r\n\r\nLe caf\xe9 est froid. C:\\Users\\zoe\r\n"
     )
     dovecot.append_many(mail_user, [latin1, mail(subject="after")])

@@ -23,8 +23,12 @@ DUMPS = sorted(SCHEMAS.glob("v*.sql"), key=lambda p: int(p.stem[1:]))
 def shape(path: Path) -> dict[str, object]:
     """Tables with their columns and indexes: what must match after an upgrade."""
     con = sqlite3.connect(path)
-    tables = [r[0] for r in con.execute(
-        "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")]
+    tables = [
+        r[0]
+        for r in con.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
     out: dict[str, object] = {}
     for table in sorted(tables):
         columns = sorted(
@@ -72,7 +76,9 @@ def test_an_upgrade_keeps_the_tickets_messages_and_ledger(dump: Path, tmp_path: 
     assert ticket.subject == "Printer on floor 3"
     assert ticket.contact.email == "alice@customer.example"
     assert [m.new_part for m in ticket.messages.order_by(Message.id)] == [
-        "The printer jams.", "We sent a technician."]
+        "The printer jams.",
+        "We sent a technician.",
+    ]
     assert Mailbox.get(Mailbox.name == "support").host == "imap.example.com"
     assert InboundMail.get().state == "ticket_created"
     assert Contact.select().count() == 1

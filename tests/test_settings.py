@@ -79,19 +79,22 @@ def test_a_wrong_type_names_the_key_and_the_type_expected(tmp_path: Path) -> Non
 
 
 def test_invalid_toml_says_where(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="not valid TOML.*line 1"):
+    with pytest.raises(ConfigError, match=r"not valid TOML.*line 1"):
         load_settings(write(tmp_path, "[ui\n"))
 
 
 def test_a_keymap_entry_must_be_a_string(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="queue.open"):
+    with pytest.raises(ConfigError, match=r"queue\.open"):
         load_settings(write(tmp_path, '[keymap]\n"queue.open" = 3\n'))
 
 
 def test_saved_settings_read_back_the_same(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "config.toml"
-    original = Settings(theme="tuidesk-light", operator_name='Ann "A" Smith',
-                        keymap={"queue.open": "o", "app.quit": "ctrl+q"})
+    original = Settings(
+        theme="tuidesk-light",
+        operator_name='Ann "A" Smith',
+        keymap={"queue.open": "o", "app.quit": "ctrl+q"},
+    )
     save_settings(original, path)
     loaded = load_settings(path)
     assert loaded.theme == "tuidesk-light"

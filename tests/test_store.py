@@ -49,7 +49,7 @@ def test_an_unsupported_url_scheme_is_a_clear_error() -> None:
 
 def test_a_database_path_that_cannot_be_a_file_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "plain-file").write_text("not a directory")
-    with pytest.raises(StoreError, match="cannot be opened.*check the path"):
+    with pytest.raises(StoreError, match=r"cannot be opened.*check the path"):
         store.connect(str(tmp_path / "plain-file" / "x.sqlite3"))
 
 

@@ -202,6 +202,7 @@ class SmtpServer:
         self.cert_path = cert_path
         self.key_path = key_path
         self.port = port or free_port(self.host)
+        self._may_change_port = port is None
         self.received: list[ReceivedMail] = []
         self._changed = threading.Condition()
         self._failures: dict[FailureStage, tuple[int, str]] = {}
@@ -215,23 +216,25 @@ class SmtpServer:
         return self._controller is not None
 
     def start(self) -> None:
-        """Listen on the port; returns once aiosmtpd has answered its own readiness probe."""
+        """Listen on the port; returns once aiosmtpd has answered its own readiness probe.
+
+        A self-chosen port lost to another process before the first start is replaced.
+        """
         if self._controller is not None:
             raise RuntimeError("SMTP server is already running")
-        controller = Controller(
-            _Handler(self),
-            hostname=self.host,
-            port=self.port,
-            ready_timeout=5.0,
-            ssl_context=self._server_context() if self.tls == "ssl" else None,
-            tls_context=self._server_context() if self.tls == "starttls" else None,
-            require_starttls=False,
-            authenticator=self._authenticate,
-            auth_require_tls=False,
-            auth_exclude_mechanism=[] if self.xoauth2_validator else ["XOAUTH2"],
-        )
-        controller.start()
-        self._controller = controller
+        attempts = 3 if self._may_change_port else 1
+        for attempt in range(attempts):
+            controller = self._controller_for_port()
+            try:
+                controller.start()
+            except OSError:
+                if attempt == attempts - 1:
+                    raise
+                self.port = free_port(self.host)
+            else:
+                self._controller = controller
+                self._may_change_port = False
+                return
 
     def stop(self) -> None:
         """Stop listening and join the server thread; the port is free again afterwards."""
@@ -298,7 +301,23 @@ class SmtpServer:
             raise RuntimeError("this SMTP server has no certificate (tls='none')")
         return ssl.create_default_context(cafile=str(self.cert_path))
 
-    # -- internals (called on the server thread) -------------------------------------------
+    # -- internals -------------------------------------------------------------------------
+
+    def _controller_for_port(self) -> Controller:
+        """An aiosmtpd controller for the current settings (not started yet)."""
+        return Controller(
+            _Handler(self),
+            hostname=self.host,
+            port=self.port,
+            ready_timeout=5.0,
+            ssl_context=self._server_context() if self.tls == "ssl" else None,
+            tls_context=self._server_context() if self.tls == "starttls" else None,
+            require_starttls=False,
+            authenticator=self._authenticate,
+            # AUTH on plain connections too; aiosmtpd offers it only over TLS by default.
+            auth_require_tls=False,
+            auth_exclude_mechanism=[] if self.xoauth2_validator else ["XOAUTH2"],
+        )
 
     def _server_context(self) -> ssl.SSLContext:
         assert self.cert_path is not None and self.key_path is not None

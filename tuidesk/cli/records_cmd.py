@@ -70,7 +70,7 @@ def _ingest(context: AppContext, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EX_TEMPFAIL
-    if record is not None and record.state == "new":
+    if record.state == "new":
         try:
             retry_outcome = _process(db, record)
             print(f"stored as record {record.id}: {retry_outcome}")
@@ -79,19 +79,21 @@ def _ingest(context: AppContext, args: argparse.Namespace) -> int:
                 f"stored as record {record.id}; processing failed: {redact(str(exc))}",
                 file=sys.stderr,
             )
-    elif record is not None:
+    else:
         print(f"already stored as record {record.id} ({record.state})")
     return 0
 
 
 def _process(db, record: InboundMail) -> str:
+    from tuidesk.core.ingest.ledger import StoredMail
     from tuidesk.core.ingest.pipeline import process_batch
     from tuidesk.core.ingest.policy import MailboxPolicy
     from tuidesk.core.trace import Tracer
 
     mailbox = Mailbox.get_by_id(record.mailbox_id)
     trace = Tracer(mailbox.id, mailbox.name, keep=mailbox.debug_trace)
-    outcome = process_batch(db, [record], mailbox, MailboxPolicy.from_mailbox(mailbox), trace)[0]
+    stored = [StoredMail.of(record)]
+    outcome = process_batch(db, stored, mailbox, MailboxPolicy.from_mailbox(mailbox), trace)[0]
     return f"{outcome.state} ({outcome.reason})"
 
 

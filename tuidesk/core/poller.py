@@ -22,6 +22,8 @@ from tuidesk.core.clock import utcnow
 from tuidesk.core.errors import StoreError, TuideskError
 from tuidesk.core.ingest import ledger
 from tuidesk.core.ingest.disposition import apply_dispositions, pending_dispositions
+from tuidesk.core.ingest.ledger import StoredMail
+from tuidesk.core.ingest.parse_pool import Parser
 from tuidesk.core.ingest.pipeline import Outcome, process_batch
 from tuidesk.core.ingest.policy import MailboxPolicy, in_windows
 from tuidesk.core.mail.factory import build_source
@@ -172,33 +174,53 @@ class Poller:
                 _resync(source, mailbox, trace)
             remotes = source.pending(lambda keys: ledger.known_keys(mailbox.id, keys))
             trace("info", f"{len(remotes)} new message(s) on the server")
-            size = max(1, mailbox.emails_per_fetch)
+            self._ingest(source, mailbox, policy, trace, result, remotes, lease_seconds)
+        finally:
+            source.close()
+
+    def _ingest(self, source, mailbox, policy, trace, result, remotes, lease_seconds) -> None:
+        """Fetch and store batch k while batch k-1 is parsed (on the other core) and applied."""
+        size = max(1, mailbox.emails_per_fetch)
+        parser = Parser(expected=len(remotes))
+        previous = None
+        try:
             for start in range(0, len(remotes), size):
                 if self.stop.is_set():
                     trace("info", "stopping: the rest is fetched by the next poll")
                     break
-                self._batch(source, mailbox, policy, trace, result, remotes[start : start + size])
+                stored = self._fetch_and_store(source, mailbox, remotes[start : start + size])
+                result.fetched += len(stored)
+                future = parser.submit([s.raw for s in stored])
+                if previous is not None:
+                    self._process(source, mailbox, policy, trace, result, parser, *previous)
+                previous = (stored, future)
                 lease.renew(mailbox.id, self.owner, lease_seconds)
+            if previous is not None:
+                self._process(source, mailbox, policy, trace, result, parser, *previous)
         finally:
-            close = source.close
-            close()
+            parser.close()
 
-    def _batch(self, source, mailbox, policy, trace, result, batch) -> None:
+    def _fetch_and_store(self, source, mailbox, batch) -> list[StoredMail]:
+        """Step 1 of the contract: the raw mail and the watermark, committed together."""
         fetched = source.fetch(batch, mailbox.max_email_size, keep_big=bool(mailbox.big_files_dir))
         with self.db.atomic():
-            records = ledger.store_fetched(mailbox, fetched, mailbox.big_files_dir)
+            stored = ledger.store_fetched(mailbox, fetched, mailbox.big_files_dir)
             uids = [f.remote.uid for f in fetched if f.remote.uid is not None]
             if uids and mailbox.protocol == "imap":
                 ledger.advance_watermark(mailbox, source.folder, source.uidvalidity, max(uids))
-        result.fetched += len(records)
-        outcomes = process_batch(self.db, records, mailbox, policy, trace)
+        return stored
+
+    def _process(self, source, mailbox, policy, trace, result, parser, stored, future) -> None:
+        """Steps 2 and 3: decide and apply in one transaction, then act on the server."""
+        parsed = parser.result(future, [s.raw for s in stored])
+        outcomes = process_batch(self.db, stored, mailbox, policy, trace, parsed)
         for outcome in outcomes:
             result.count(outcome)
-        fresh = list(
+        records = list(
             InboundMail.select().where(InboundMail.id.in_([o.record_id for o in outcomes]))
         )
         with self.db.atomic():
-            apply_dispositions(source, mailbox, fresh, trace)
+            apply_dispositions(source, mailbox, records, trace)
 
     def _owed(self, source, mailbox, policy, trace, result) -> None:
         """Finish what an earlier poll left: unprocessed records, dispositions not applied."""
@@ -209,7 +231,8 @@ class Poller:
         )
         if leftovers:
             trace("info", f"processing {len(leftovers)} stored record(s) left by an earlier poll")
-            for outcome in process_batch(self.db, leftovers, mailbox, policy, trace):
+            stored = [StoredMail.of(record) for record in leftovers]
+            for outcome in process_batch(self.db, stored, mailbox, policy, trace):
                 result.count(outcome)
         owed = pending_dispositions(mailbox)
         if owed:

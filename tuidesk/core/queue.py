@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from peewee import JOIN, SQL, Case, ColumnBase, Expression, NodeList, fn
+from peewee import JOIN, SQL, Case, ColumnBase, Expression, NodeList, SqliteDatabase, fn
 
 from tuidesk.core.store.models import (
     PRIORITIES,
@@ -22,6 +22,7 @@ from tuidesk.core.store.models import (
     Contact,
     Department,
     Ticket,
+    database_proxy,
 )
 
 STATUS_FILTERS: dict[str, tuple[str, ...]] = {
@@ -162,9 +163,12 @@ def fetch_queue(
         .limit(max(limit, 0))
     )
     # Sorted by activity, walking the last_activity_at index in order stops after one page;
-    # the unary + keeps SQLite (without ANALYZE statistics) from preferring the status index
-    # and sorting every matching ticket instead.
-    conditions = _conditions(queue_filter, status_by_index=queue_filter.sort != "last_activity")
+    # on SQLite a unary + keeps the planner (without ANALYZE statistics) from preferring the
+    # status index and sorting every matching ticket instead. PostgreSQL has no unary + on text.
+    walk_activity = queue_filter.sort == "last_activity" and isinstance(
+        database_proxy.obj, SqliteDatabase
+    )
+    conditions = _conditions(queue_filter, status_by_index=not walk_activity)
     if conditions:
         query = query.where(*conditions)
     return [

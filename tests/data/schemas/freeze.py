@@ -32,17 +32,39 @@ def main() -> int:
         ticket = Ticket.create(
             number=123456, subject="Printer on floor 3", contact=contact, mailbox=mailbox
         )
-        raw = b"From: alice@customer.example\r\nSubject: Printer on floor 3\r\n\r\nThe printer jams.\r\n"
-        blob = store_blob(raw)
-        record = InboundMail.create(
-            mailbox=mailbox, source_key="imap:INBOX:1:1", folder="INBOX", uidvalidity=1, uid=1,
-            message_id="<a@customer.example>", sha256=blob.sha256, size=blob.size, raw=blob,
-            state="ticket_created", ticket=ticket,
+        raw = (
+            b"From: alice@customer.example\r\nSubject: Printer on floor 3\r\n\r\n"
+            b"The printer jams.\r\n"
         )
-        Message.create(ticket=ticket, direction="in", message_id="<a@customer.example>",
-                       new_part="The printer jams.", full_text="The printer jams.", inbound=record)
-        Message.create(ticket=ticket, direction="out", message_id="<tuidesk.123456.x@example.com>",
-                       new_part="We sent a technician.", full_text="We sent a technician.")
+        key = store_blob(raw)
+        record = InboundMail.create(
+            mailbox=mailbox,
+            source_key="imap:INBOX:1:1",
+            folder="INBOX",
+            uidvalidity=1,
+            uid=1,
+            message_id="<a@customer.example>",
+            sha256=key,
+            size=len(raw),
+            raw=key,
+            state="ticket_created",
+            ticket=ticket,
+        )
+        Message.create(
+            ticket=ticket,
+            direction="in",
+            message_id="<a@customer.example>",
+            new_part="The printer jams.",
+            full_text="The printer jams.",
+            inbound=record,
+        )
+        Message.create(
+            ticket=ticket,
+            direction="out",
+            message_id="<tuidesk.123456.x@example.com>",
+            new_part="We sent a technician.",
+            full_text="We sent a technician.",
+        )
         store.close()
         con = sqlite3.connect(path)
         target.write_text("\n".join(con.iterdump()) + "\n", encoding="utf-8")

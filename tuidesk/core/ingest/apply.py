@@ -9,17 +9,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tuidesk.core.clock import utcnow
-from tuidesk.core.ingest.body import BodyText, body_text
+from tuidesk.core.ingest.body import body_text
 from tuidesk.core.ingest.decide import CREATE, REPLY, Decision
+from tuidesk.core.ingest.facts import Directory
 from tuidesk.core.ingest.parse import ParsedMail
 from tuidesk.core.ingest.policy import MailboxPolicy
-from tuidesk.core.store.models import Client, Contact, InboundMail, Mailbox, Message, Ticket
+from tuidesk.core.store import sql
+from tuidesk.core.store.models import Mailbox
 from tuidesk.core.tickets import (
+    NewMessage,
     NewTicket,
     add_attachment,
+    add_message,
     add_participants,
+    contact_id_for,
     create_ticket,
-    get_or_create_contact,
     touch,
 )
 
@@ -48,128 +52,117 @@ def priority_of(mail: ParsedMail, policy: MailboxPolicy) -> str:
 def apply_decision(
     decision: Decision,
     mail: ParsedMail,
-    record: InboundMail,
+    record_id: int,
     mailbox: Mailbox,
     policy: MailboxPolicy,
+    directory: Directory,
 ) -> Applied:
     if decision.action == CREATE:
-        return _create(decision, mail, record, mailbox, policy)
+        return _create(decision, mail, record_id, mailbox, policy, directory)
     if decision.action == REPLY:
-        return _reply(decision, mail, record, policy)
+        return _reply(decision, mail, record_id, policy)
     state = {"hold": "held_for_review", "reject": "rejected", "error": "error"}[decision.action]
     return Applied(state=state, ticket_id=decision.ticket_id)
 
 
-def _contact_for(decision: Decision, mail: ParsedMail, policy: MailboxPolicy) -> Contact | None:
+def _contact_for(
+    decision: Decision, mail: ParsedMail, policy: MailboxPolicy, directory: Directory
+) -> int | None:
     if decision.contact == "none":
-        return Contact.get_or_none(Contact.email == mail.from_addr)
-    client = None
+        return sql.value('SELECT "id" FROM "contact" WHERE "email" = ?', mail.from_addr)
+    client_id = None
+    fields = ""
     if decision.contact == "create_for_client":
-        from tuidesk.core.tickets import client_for_domain
-
-        client = client_for_domain(mail.from_addr.rpartition("@")[2])
-    fields = policy.new_contact_defaults if decision.contact == "create_unknown" else ""
-    if decision.contact == "create_unknown" and not client:
-        client = _client_from_defaults(policy.new_contact_defaults)
-    return get_or_create_contact(mail.from_addr, mail.from_name, client=client, fields=fields)
+        client_id = directory.client_by_domain.get(mail.from_addr.rpartition("@")[2])
+    elif decision.contact == "create_unknown":
+        fields = policy.new_contact_defaults
+        client_id = _client_from_defaults(policy.new_contact_defaults)
+    return contact_id_for(mail.from_addr, mail.from_name, client_id, fields)
 
 
-def _client_from_defaults(defaults: str) -> Client | None:
+def _client_from_defaults(defaults: str) -> int | None:
     for line in defaults.splitlines():
         key, _, value = line.partition(":")
         if key.strip() in {"client", "org_id", "organization"} and value.strip():
-            return Client.get_or_none(Client.name == value.strip())
+            return sql.value('SELECT "id" FROM "client" WHERE "name" = ?', value.strip())
     return None
 
 
 def _create(
     decision: Decision,
     mail: ParsedMail,
-    record: InboundMail,
+    record_id: int,
     mailbox: Mailbox,
     policy: MailboxPolicy,
+    directory: Directory,
 ) -> Applied:
-    contact = _contact_for(decision, mail, policy)
-    when = utcnow()
+    contact_id = _contact_for(decision, mail, policy, directory)
     ticket = create_ticket(
         NewTicket(
-            subject=mail.subject or policy.default_title,
-            contact=contact,
-            department=mailbox.department,
-            mailbox=mailbox,
+            subject=(mail.subject or policy.default_title)[:2000],
+            contact=contact_id,
+            department=mailbox.department_id,
+            mailbox=mailbox.id,
             priority=priority_of(mail, policy),
             ticket_type=policy.ticket_type,
             source="email",
             fields=policy.ticket_defaults,
-            linked_ticket=Ticket.get_by_id(decision.link_to) if decision.link_to else None,
-            created_at=when,
+            linked_ticket=decision.link_to,
+            created_at=utcnow(),
+            unread=True,
         )
     )
-    Ticket.update(unread=True).where(Ticket.id == ticket.id).execute()
-    message = _store_message(ticket, mail, record, policy, automatic=False)
-    add_participants(ticket, _others(mail, policy))
-    return Applied("ticket_created", ticket.id, message.id, created=True)
+    message_id = _store_message(ticket.id, mail, record_id, automatic=False)
+    add_participants(ticket.id, mail.to + mail.cc, exclude=policy.own_addresses)
+    return Applied("ticket_created", ticket.id, message_id, created=True)
 
 
-def _reply(
-    decision: Decision, mail: ParsedMail, record: InboundMail, policy: MailboxPolicy
-) -> Applied:
-    ticket = Ticket.get_by_id(decision.ticket_id)
-    message = _store_message(ticket, mail, record, policy, automatic=decision.automatic)
+def _reply(decision: Decision, mail: ParsedMail, record_id: int, policy: MailboxPolicy) -> Applied:
+    ticket_id = decision.ticket_id
+    message_id = _store_message(ticket_id, mail, record_id, automatic=decision.automatic)
     if decision.bounce:
-        _mark_bouncing(ticket)
-    if decision.reopen and ticket.status == "closed":
-        Ticket.update(status="open", closed_at=None).where(Ticket.id == ticket.id).execute()
+        sql.run(
+            'UPDATE "contact" SET "bouncing" = ?, "bounced_at" = ? WHERE "id" = '
+            '(SELECT "contact_id" FROM "ticket" WHERE "id" = ?)',
+            True,
+            utcnow(),
+            ticket_id,
+        )
     if not decision.automatic:
-        add_participants(ticket, _others(mail, policy))
-    touch(ticket, customer_wrote=not decision.automatic)
-    return Applied("reply_added", ticket.id, message.id)
+        add_participants(ticket_id, mail.to + mail.cc, exclude=policy.own_addresses)
+    touch(ticket_id, customer_wrote=not decision.automatic, reopen=decision.reopen)
+    return Applied("reply_added", ticket_id, message_id)
 
 
-def _mark_bouncing(ticket: Ticket) -> None:
-    if ticket.contact_id:
-        Contact.update(bouncing=True, bounced_at=utcnow()).where(
-            Contact.id == ticket.contact_id
-        ).execute()
-
-
-def _others(mail: ParsedMail, policy: MailboxPolicy) -> list[tuple[str, str]]:
-    return [(n, a) for n, a in mail.to + mail.cc if a not in policy.own_addresses]
-
-
-def _store_message(
-    ticket: Ticket,
-    mail: ParsedMail,
-    record: InboundMail,
-    policy: MailboxPolicy,
-    automatic: bool,
-) -> Message:
-    body: BodyText = body_text(mail)
-    message = Message.create(
-        ticket=ticket,
-        direction="in",
-        automatic=automatic,
-        author_name=mail.from_name,
-        author_email=mail.from_addr,
-        message_id=mail.message_id,
-        in_reply_to=" ".join(mail.in_reply_to),
-        references=" ".join(mail.references),
-        to_addrs=", ".join(a for _n, a in mail.to),
-        cc_addrs=", ".join(a for _n, a in mail.cc),
-        subject=mail.subject,
-        date=mail.date,
-        new_part=body.new_part,
-        full_text=body.full_text,
-        html=mail.html,
-        inbound=record,
+def _store_message(ticket_id: int, mail: ParsedMail, record_id: int, automatic: bool) -> int:
+    body = body_text(mail)
+    message_id = add_message(
+        NewMessage(
+            ticket=ticket_id,
+            direction="in",
+            automatic=automatic,
+            author_name=mail.from_name,
+            author_email=mail.from_addr,
+            message_id=mail.message_id,
+            in_reply_to=" ".join(mail.in_reply_to),
+            references=" ".join(mail.references),
+            to_addrs=", ".join(a for _n, a in mail.to),
+            cc_addrs=", ".join(a for _n, a in mail.cc),
+            subject=mail.subject,
+            date=mail.date,
+            new_part=body.new_part,
+            full_text=body.full_text,
+            html=mail.html,
+            inbound=record_id,
+        )
     )
     for attachment in mail.attachments:
         add_attachment(
-            message,
+            message_id,
             attachment.data,
             attachment.filename,
             attachment.content_type,
             attachment.content_id,
             attachment.inline,
         )
-    return message
+    return message_id

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 from tuidesk.core.clock import utcnow
 from tuidesk.core.ingest.parse import decode_words, message_ids
 from tuidesk.core.mail.source import FetchedMail
+from tuidesk.core.store import sql
 from tuidesk.core.store.models import FolderState, InboundMail, Mailbox
 from tuidesk.core.tickets import store_blob
 
@@ -45,44 +47,90 @@ def header_summary(raw: bytes) -> tuple[str, str, str]:
     return (ids[0] if ids else ""), subject, sender
 
 
+@dataclass(frozen=True)
+class StoredMail:
+    """A ledger record as processing needs it, with its raw bytes still in memory."""
+
+    id: int
+    source_key: str
+    raw: bytes
+    size: int = 0
+    headers_only: bool = False
+    detail: str = ""
+
+    @classmethod
+    def of(cls, record: InboundMail) -> StoredMail:
+        raw = sql.value('SELECT "data" FROM "blob" WHERE "sha256" = ?', record.raw_id)
+        return cls(
+            id=record.id,
+            source_key=record.source_key,
+            raw=bytes(raw or b""),
+            size=record.size,
+            headers_only=record.headers_only,
+            detail=record.detail,
+        )
+
+
+_INSERT = (
+    'INSERT INTO "inbound_mail" ("mailbox_id", "source_key", "folder", "uidvalidity", "uid", '
+    '"uidl", "message_id", "sha256", "size", "raw_id", "headers_only", "subject", "from_addr", '
+    '"state", "reason", "detail", "attempts", "on_server", "disposition_done", '
+    '"disposition_error", "fetched_at") VALUES '
+    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', '', ?, 0, ?, ?, '', ?) "
+    'ON CONFLICT ("mailbox_id", "source_key") DO NOTHING RETURNING "id"'
+)
+
+
 def store_fetched(
     mailbox: Mailbox,
     fetched: Sequence[FetchedMail],
     big_files_dir: str = "",
-) -> list[InboundMail]:
+) -> list[StoredMail]:
     """Insert one record per fetched mail (caller holds the transaction); skip known keys."""
-    records: list[InboundMail] = []
-    known = known_keys(mailbox.id, [f.remote.key for f in fetched])
+    stored: list[StoredMail] = []
+    now = utcnow()
     for item in fetched:
-        if item.remote.key in known:
-            continue
-        digest = hashlib.sha256(item.full if item.full is not None else item.raw).hexdigest()
+        whole = item.full if item.full is not None else item.raw
+        digest = hashlib.sha256(whole).hexdigest()
         message_id, subject, sender = header_summary(item.raw)
         detail = ""
         if item.headers_only and item.full is not None and big_files_dir:
-            detail = (
-                f"saved whole to {save_big_file(big_files_dir, mailbox.name, digest, item.full)}"
-            )
-        record = InboundMail.create(
-            mailbox=mailbox,
-            source_key=item.remote.key,
-            folder=item.remote.folder,
-            uidvalidity=item.remote.uidvalidity,
-            uid=item.remote.uid,
-            uidl=item.remote.uidl,
-            message_id=message_id,
-            sha256=digest,
-            size=item.remote.size or len(item.raw),
-            raw=store_blob(item.raw),
-            headers_only=item.headers_only,
-            subject=subject,
-            from_addr=sender,
-            detail=detail,
-            fetched_at=utcnow(),
+            saved = save_big_file(big_files_dir, mailbox.name, digest, item.full)
+            detail = f"saved whole to {saved}"
+        remote = item.remote
+        record_id = sql.insert(
+            _INSERT,
+            mailbox.id,
+            remote.key,
+            remote.folder,
+            remote.uidvalidity,
+            remote.uid,
+            remote.uidl,
+            message_id[:998],
+            digest,
+            remote.size or len(item.raw),
+            store_blob(item.raw),
+            item.headers_only,
+            subject,
+            sender,
+            detail,
+            True,
+            False,
+            now,
         )
-        records.append(record)
-        known.add(item.remote.key)
-    return records
+        if record_id is None:  # stored before (a crash between commit and disposition)
+            continue
+        stored.append(
+            StoredMail(
+                record_id,
+                remote.key,
+                item.raw,
+                remote.size or len(item.raw),
+                item.headers_only,
+                detail,
+            )
+        )
+    return stored
 
 
 def save_big_file(directory: str, mailbox: str, digest: str, data: bytes) -> Path:

@@ -15,12 +15,14 @@ from peewee import Database
 from tuidesk.core.clock import utcnow
 from tuidesk.core.ingest.apply import apply_decision
 from tuidesk.core.ingest.classify import classify
-from tuidesk.core.ingest.decide import Decision
-from tuidesk.core.ingest.facts import gather_facts
-from tuidesk.core.ingest.parse import parse_mail
+from tuidesk.core.ingest.decide import Decision, decide
+from tuidesk.core.ingest.facts import Directory, gather_facts
+from tuidesk.core.ingest.ledger import StoredMail
+from tuidesk.core.ingest.parse import ParsedMail, parse_mail
 from tuidesk.core.ingest.policy import MailboxPolicy
 from tuidesk.core.redact import redact
-from tuidesk.core.store.models import Blob, InboundMail, Mailbox
+from tuidesk.core.store import sql
+from tuidesk.core.store.models import Mailbox
 from tuidesk.core.trace import Tracer
 
 
@@ -36,31 +38,35 @@ class Outcome:
 
 
 def process_record(
-    record: InboundMail, mailbox: Mailbox, policy: MailboxPolicy, trace: Tracer
+    stored: StoredMail,
+    mailbox: Mailbox,
+    policy: MailboxPolicy,
+    directory: Directory,
+    trace: Tracer,
+    parsed: ParsedMail | None = None,
 ) -> Outcome:
     """Decide and apply one record in the caller's transaction; raises on store errors."""
-    label = f"record {record.id} ({record.source_key})"
-    if record.headers_only:
-        detail = f"the mail is {record.size:,} bytes, over the limit of {mailbox.max_email_size:,}"
-        if record.detail:
-            detail += f"; {record.detail}"
+    label = f"record {stored.id} ({stored.source_key})"
+    if stored.headers_only:
+        detail = f"the mail is {stored.size:,} bytes, over the limit of {mailbox.max_email_size:,}"
+        if stored.detail:
+            detail += f"; {stored.detail}"
         trace("warn", f"{label}: rejected, too large: {detail}")
-        return _finish(record, Outcome(record.id, "rejected", "too_large", detail))
-    raw = Blob.get_by_id(record.raw_id).data if record.raw_id else b""
-    mail = parse_mail(bytes(raw))
+        return _finish(Outcome(stored.id, "rejected", "too_large", detail))
+    mail = parsed if parsed is not None else parse_mail(stored.raw)
     for defect in mail.defects:
         trace("debug", f"{label}: parse defect: {defect}")
     kind = classify(mail, policy)
-    facts = gather_facts(mail, policy)
-    decision = _decide(mail, policy, facts, kind)
+    facts = gather_facts(mail, policy, directory)
+    decision = decide(mail, policy, facts, kind)
     trace(
         "info",
         f"{label} from {mail.from_addr or '?'}: {decision.action} ({decision.reason}): "
         f"{decision.detail}",
     )
-    applied = apply_decision(decision, mail, record, mailbox, policy)
+    applied = apply_decision(decision, mail, stored.id, mailbox, policy, directory)
     outcome = Outcome(
-        record.id,
+        stored.id,
         applied.state,
         decision.reason,
         decision.detail,
@@ -68,49 +74,48 @@ def process_record(
         applied.created,
         decision,
     )
-    return _finish(record, outcome)
+    return _finish(outcome)
 
 
-def _decide(mail, policy, facts, kind) -> Decision:
-    from tuidesk.core.ingest.decide import decide
-
-    return decide(mail, policy, facts, kind)
-
-
-def _finish(record: InboundMail, outcome: Outcome) -> Outcome:
-    InboundMail.update(
-        state=outcome.state,
-        reason=outcome.reason,
-        detail=outcome.detail[:2000],
-        ticket=outcome.ticket_id,
-        attempts=InboundMail.attempts + 1,
-        processed_at=utcnow(),
-    ).where(InboundMail.id == record.id).execute()
+def _finish(outcome: Outcome) -> Outcome:
+    sql.run(
+        'UPDATE "inbound_mail" SET "state" = ?, "reason" = ?, "detail" = ?, "ticket_id" = ?, '
+        '"attempts" = "attempts" + 1, "processed_at" = ? WHERE "id" = ?',
+        outcome.state,
+        outcome.reason,
+        outcome.detail[:2000],
+        outcome.ticket_id,
+        utcnow(),
+        outcome.record_id,
+    )
     return outcome
 
 
 def process_batch(
     db: Database,
-    records: Sequence[InboundMail],
+    stored: Sequence[StoredMail],
     mailbox: Mailbox,
     policy: MailboxPolicy,
     trace: Tracer,
+    parsed: Sequence[ParsedMail] | None = None,
 ) -> list[Outcome]:
-    """Process ``records`` in one transaction, one savepoint each."""
+    """Process ``stored`` in one transaction, one savepoint each."""
     outcomes: list[Outcome] = []
     with db.atomic():
-        for record in records:
+        directory = Directory.load()
+        for index, item in enumerate(stored):
+            mail = parsed[index] if parsed is not None else None
             try:
                 with db.atomic():
-                    outcomes.append(process_record(record, mailbox, policy, trace))
+                    outcomes.append(process_record(item, mailbox, policy, directory, trace, mail))
             except Exception as exc:
-                outcomes.append(_record_error(record, exc, trace))
+                outcomes.append(_record_error(item, exc, trace))
         trace.flush()
     return outcomes
 
 
-def _record_error(record: InboundMail, exc: Exception, trace: Tracer) -> Outcome:
+def _record_error(stored: StoredMail, exc: Exception, trace: Tracer) -> Outcome:
     detail = redact(f"{type(exc).__name__}: {exc}")
-    trace("error", f"record {record.id} ({record.source_key}) failed: {detail}")
+    trace("error", f"record {stored.id} ({stored.source_key}) failed: {detail}")
     trace("debug", redact("".join(traceback.format_exception(exc))))
-    return _finish(record, Outcome(record.id, "error", "processing_failed", detail))
+    return _finish(Outcome(stored.id, "error", "processing_failed", detail))

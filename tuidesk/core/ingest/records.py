@@ -10,6 +10,7 @@ from peewee import Database
 from tuidesk.core.errors import ConfigError
 from tuidesk.core.ingest import ledger
 from tuidesk.core.ingest.disposition import reopen_for_disposition
+from tuidesk.core.ingest.ledger import StoredMail
 from tuidesk.core.ingest.pipeline import Outcome, process_batch
 from tuidesk.core.ingest.policy import MailboxPolicy
 from tuidesk.core.mail.source import FetchedMail, RemoteMail
@@ -17,15 +18,12 @@ from tuidesk.core.store.models import InboundMail, Mailbox, Message, Ticket
 from tuidesk.core.trace import Tracer
 
 
-def intake(db: Database, mailbox: Mailbox, raw: bytes) -> InboundMail | None:
-    """Store one piped message (committed before return). None when it was stored before."""
+def intake(db: Database, mailbox: Mailbox, raw: bytes) -> InboundMail:
+    """Store one piped message (committed before return); a message piped twice is stored
+    once, and the second call returns the first record."""
     key = f"pipe:{hashlib.sha256(raw).hexdigest()}"
     with db.atomic():
-        records = ledger.store_fetched(
-            mailbox, [FetchedMail(RemoteMail(key=key, size=len(raw)), raw)]
-        )
-    if records:
-        return records[0]
+        ledger.store_fetched(mailbox, [FetchedMail(RemoteMail(key=key, size=len(raw)), raw)])
     return InboundMail.get((InboundMail.mailbox == mailbox) & (InboundMail.source_key == key))
 
 
@@ -58,9 +56,10 @@ def retry(db: Database, record_ids: Sequence[int], echo: bool = False) -> list[O
     """Process records again now; their server-side action is applied by the next poll."""
     records = reset(db, record_ids)
     outcomes: list[Outcome] = []
-    by_mailbox: dict[int, list[InboundMail]] = {}
+    by_mailbox: dict[int, list[StoredMail]] = {}
     for record in records:
-        by_mailbox.setdefault(record.mailbox_id, []).append(InboundMail.get_by_id(record.id))
+        fresh = InboundMail.get_by_id(record.id)
+        by_mailbox.setdefault(record.mailbox_id, []).append(StoredMail.of(fresh))
     for mailbox_id, group in by_mailbox.items():
         mailbox = Mailbox.get_by_id(mailbox_id)
         policy = MailboxPolicy.from_mailbox(mailbox)

@@ -346,11 +346,9 @@ def _demo_ticket(
             priority=spec.priority,
             assignee=assignee,
             created_at=when,
+            number=number,  # chosen, not drawn, so the demo is reproducible
         )
     )
-    # create_ticket draws the number from `secrets`; the demo must be reproducible.
-    Ticket.update(number=number).where(Ticket.id == ticket.id).execute()
-    ticket.number = number
     if spec.cc:
         add_participants(ticket, [spec.cc])
     chain: list[str] = []  # the Message-IDs so far, for In-Reply-To and References

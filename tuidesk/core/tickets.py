@@ -97,6 +97,7 @@ class NewTicket:
     linked_ticket: Ticket | int | None = None
     created_at: datetime | None = None
     unread: bool = False
+    number: int | None = None  # a chosen number (imports, the demo); random when None
 
 
 def create_ticket(spec: NewTicket) -> Ticket:
@@ -129,6 +130,11 @@ def create_ticket(spec: NewTicket) -> Ticket:
         f'INSERT INTO "ticket" ({columns}) VALUES ({sql.placeholders(len(values) + 1)}) '
         'ON CONFLICT ("number") DO NOTHING RETURNING "id"'
     )
+    if spec.number is not None:
+        ticket_id = sql.insert(statement, spec.number, *values.values())
+        if ticket_id is None:
+            raise ValueError(f"ticket number {spec.number:06d} is taken")
+        return Ticket(id=ticket_id, number=spec.number, **values)
     for attempt in range(50):
         number = _random_number() if attempt < 40 else _next_number()
         ticket_id = sql.insert(statement, number, *values.values())

@@ -6,6 +6,7 @@ cron poller can share one file. ``postgresql://`` URLs go through playhouse.db_u
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -94,6 +95,11 @@ def _open_url(url: str) -> Database:
 
 
 def close() -> None:
+    """Close the bound database; SQLite first refreshes its planner statistics."""
     db = database_proxy.obj
-    if db is not None and not db.is_closed():
-        db.close()
+    if db is None or db.is_closed():
+        return
+    if isinstance(db, SqliteDatabase):
+        with contextlib.suppress(OperationalError, sqlite3.Error):
+            db.execute_sql("PRAGMA optimize")
+    db.close()

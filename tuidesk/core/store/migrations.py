@@ -15,10 +15,20 @@ from peewee import Database
 from tuidesk.core.errors import StoreError
 from tuidesk.core.store.models import ALL_MODELS, SchemaVersion
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+
+def _v2_queue_index(db: Database) -> None:
+    """The queue filters by status and sorts by last activity: one index serves both."""
+    from playhouse.migrate import SchemaMigrator
+    from playhouse.migrate import migrate as run_operations
+
+    migrator = SchemaMigrator.from_database(db)
+    run_operations(migrator.add_index("ticket", ("status", "last_activity_at"), False))
+
 
 # version -> the step that brings a database from version-1 to version.
-STEPS: dict[int, Callable[[Database], None]] = {}
+STEPS: dict[int, Callable[[Database], None]] = {2: _v2_queue_index}
 
 
 def current_version(db: Database) -> int | None:

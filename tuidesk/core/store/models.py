@@ -269,6 +269,9 @@ class Ticket(BaseModel):
     closed_at = DateTimeField(null=True)
     due_at = DateTimeField(null=True)
 
+    class Meta:
+        indexes = ((("status", "last_activity_at"), False),)
+
     @property
     def display_number(self) -> str:
         return f"{self.number:06d}"

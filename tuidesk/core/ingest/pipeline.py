@@ -20,6 +20,7 @@ from tuidesk.core.ingest.facts import Directory, gather_facts
 from tuidesk.core.ingest.ledger import StoredMail
 from tuidesk.core.ingest.parse import ParsedMail, parse_mail
 from tuidesk.core.ingest.policy import MailboxPolicy
+from tuidesk.core.notify.ingest_events import after_ingest
 from tuidesk.core.redact import redact
 from tuidesk.core.store import sql
 from tuidesk.core.store.models import Mailbox
@@ -52,7 +53,7 @@ def process_record(
         if stored.detail:
             detail += f"; {stored.detail}"
         trace("warn", f"{label}: rejected, too large: {detail}")
-        return _finish(Outcome(stored.id, "rejected", "too_large", detail))
+        return finish(Outcome(stored.id, "rejected", "too_large", detail))
     mail = parsed if parsed is not None else parse_mail(stored.raw)
     for defect in mail.defects:
         trace("debug", f"{label}: parse defect: {defect}")
@@ -65,6 +66,18 @@ def process_record(
         f"{decision.detail}",
     )
     applied = apply_decision(decision, mail, stored.id, mailbox, policy, directory)
+    after_ingest(
+        state=applied.state,
+        reason=decision.reason,
+        detail=decision.detail,
+        ticket_id=applied.ticket_id,
+        autorespond=decision.autorespond,
+        automatic=decision.automatic,
+        mail=mail,
+        mailbox=mailbox,
+        record_id=stored.id,
+        trace=trace,
+    )
     outcome = Outcome(
         stored.id,
         applied.state,
@@ -74,10 +87,10 @@ def process_record(
         applied.created,
         decision,
     )
-    return _finish(outcome)
+    return finish(outcome)
 
 
-def _finish(outcome: Outcome) -> Outcome:
+def finish(outcome: Outcome) -> Outcome:
     sql.run(
         'UPDATE "inbound_mail" SET "state" = ?, "reason" = ?, "detail" = ?, "ticket_id" = ?, '
         '"attempts" = "attempts" + 1, "processed_at" = ? WHERE "id" = ?',
@@ -109,13 +122,26 @@ def process_batch(
                 with db.atomic():
                     outcomes.append(process_record(item, mailbox, policy, directory, trace, mail))
             except Exception as exc:
-                outcomes.append(_record_error(item, exc, trace))
+                outcomes.append(_record_error(item, exc, mailbox, trace))
         trace.flush()
     return outcomes
 
 
-def _record_error(stored: StoredMail, exc: Exception, trace: Tracer) -> Outcome:
+def _record_error(stored: StoredMail, exc: Exception, mailbox: Mailbox, trace: Tracer) -> Outcome:
     detail = redact(f"{type(exc).__name__}: {exc}")
     trace("error", f"record {stored.id} ({stored.source_key}) failed: {detail}")
     trace("debug", redact("".join(traceback.format_exception(exc))))
-    return _finish(Outcome(stored.id, "error", "processing_failed", detail))
+    outcome = finish(Outcome(stored.id, "error", "processing_failed", detail))
+    after_ingest(
+        state="error",
+        reason="processing_failed",
+        detail=detail,
+        ticket_id=None,
+        autorespond=False,
+        automatic=False,
+        mail=None,
+        mailbox=mailbox,
+        record_id=stored.id,
+        trace=trace,
+    )
+    return outcome

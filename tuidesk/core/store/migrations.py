@@ -18,17 +18,22 @@ from tuidesk.core.store.models import ALL_MODELS, SchemaVersion
 SCHEMA_VERSION = 2
 
 
-def _v2_queue_index(db: Database) -> None:
-    """The queue filters by status and sorts by last activity: one index serves both."""
+def _v2_queue_index_and_outbox_events(db: Database) -> None:
+    """The queue filters by status and sorts by last activity: one index serves both.
+    Automatic mail is queued as an event and rendered at send time (Outbox.payload)."""
+    from peewee import TextField
     from playhouse.migrate import SchemaMigrator
     from playhouse.migrate import migrate as run_operations
 
     migrator = SchemaMigrator.from_database(db)
-    run_operations(migrator.add_index("ticket", ("status", "last_activity_at"), False))
+    run_operations(
+        migrator.add_index("ticket", ("status", "last_activity_at"), False),
+        migrator.add_column("outbox", "payload", TextField(default="")),
+    )
 
 
 # version -> the step that brings a database from version-1 to version.
-STEPS: dict[int, Callable[[Database], None]] = {2: _v2_queue_index}
+STEPS: dict[int, Callable[[Database], None]] = {2: _v2_queue_index_and_outbox_events}
 
 
 def current_version(db: Database) -> int | None:

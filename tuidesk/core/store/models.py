@@ -56,7 +56,7 @@ INBOUND_STATES = (
 )
 FINAL_INBOUND_STATES = INBOUND_STATES[1:]
 OUTBOX_STATES = ("queued", "sending", "sent", "failed", "discarded")
-MESSAGE_DIRECTIONS = ("in", "out", "note")
+MESSAGE_DIRECTIONS = ("in", "out", "note", "event")  # event: who changed what
 
 
 class Setting(BaseModel):
@@ -374,7 +374,8 @@ class Outbox(BaseModel):
     recipients = TextField(default="")  # one address per line
     subject = TextField(default="")
     message_id = CharField(max_length=998, index=True)
-    raw = BlobField()
+    raw = BlobField()  # empty until an event (payload) is rendered at send time
+    payload = TextField(default="")  # JSON of a templated event, rendered when sent
     state = CharField(max_length=10, default="queued", index=True)
     attempts = IntegerField(default=0)
     next_attempt_at = DateTimeField(default=utcnow)

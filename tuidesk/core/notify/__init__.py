@@ -1,0 +1,1 @@
+"""Outgoing mail: templates, composition, the outbox, and the events that fill it."""

@@ -1,0 +1,251 @@
+"""The outbox: every outgoing mail is queued in the transaction of the event that caused it,
+then sent by the poller (headless and in the TUI's worker).
+
+A row is marked "sending" (committed) before the SMTP exchange and "sent" after it, so a crash
+in between can at worst send the same Message-ID twice, never lose a mail. Temporary failures
+retry with backoff, in order per mailbox; after the last try a row is "failed" and shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from peewee import Database
+
+from tuidesk.core import global_settings
+from tuidesk.core.clock import utcnow
+from tuidesk.core.errors import TuideskError
+from tuidesk.core.notify.compose import Outgoing
+from tuidesk.core.redact import redact
+from tuidesk.core.store.models import DepartmentMail, Mailbox, Outbox, Ticket
+from tuidesk.core.tickets import NewMessage, add_attachment, add_message
+
+STALE_SENDING = timedelta(minutes=10)
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(minutes=min(60, 2 ** max(attempts - 1, 0)))
+
+
+def sending_mailbox(ticket: Ticket | None, role: str = "outgoing") -> Mailbox | None:
+    """The mailbox that sends for ``ticket``: its own (when it can send), its department's
+    mailbox for ``role`` (outgoing, auto_response, alert), or the system default."""
+    if ticket is not None and ticket.mailbox_id:
+        own = Mailbox.get_or_none(Mailbox.id == ticket.mailbox_id)
+        if own is not None and own.smtp_enabled and role == "outgoing":
+            return own
+    if ticket is not None and ticket.department_id:
+        for wanted in (role, "outgoing"):
+            row = DepartmentMail.get_or_none(
+                (DepartmentMail.department == ticket.department_id)
+                & (DepartmentMail.role == wanted)
+            )
+            if row is not None:
+                return row.mailbox
+    if ticket is not None and ticket.mailbox_id:
+        own = Mailbox.get_or_none(Mailbox.id == ticket.mailbox_id)
+        if own is not None and own.smtp_enabled:
+            return own
+    name = global_settings.get("default_outgoing_mailbox")
+    return Mailbox.get_or_none(Mailbox.name == name) if name else None
+
+
+def queue_mail(
+    outgoing: Outgoing,
+    *,
+    mailbox: Mailbox | None,
+    ticket: Ticket | None,
+    kind: str,
+    automatic: bool,
+    thread_entry: NewMessage | None = None,
+) -> Outbox:
+    """Queue ``outgoing`` (caller holds the transaction); record it on the ticket's thread
+    when it goes to the customer."""
+    message_id = None
+    if thread_entry is not None:
+        message_id = add_message(thread_entry)
+        for filename, content_type, data in outgoing.attachments:
+            add_attachment(message_id, data, filename, content_type)
+    return Outbox.create(
+        mailbox=mailbox,
+        ticket=ticket,
+        thread_message=message_id,
+        kind=kind,
+        automatic=automatic,
+        mail_from=outgoing.mail_from,
+        recipients="\n".join(r.lower() for r in outgoing.recipients),
+        subject=outgoing.subject,
+        message_id=outgoing.message_id,
+        raw=outgoing.message.as_bytes(),
+    )
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        text = f"outbox: {self.sent} sent, {self.deferred} deferred, {self.failed} failed"
+        return text + (f" ({self.errors[0]})" if self.errors else "")
+
+
+def due(now: datetime, limit: int) -> list[Outbox]:
+    stale = now - STALE_SENDING
+    return list(
+        Outbox.select()
+        .where(
+            ((Outbox.state == "queued") & (Outbox.next_attempt_at <= now))
+            | ((Outbox.state == "sending") & (Outbox.next_attempt_at <= stale))
+        )
+        .order_by(Outbox.id)
+        .limit(limit)
+    )
+
+
+def send_outbox(
+    db: Database,
+    *,
+    now: datetime | None = None,
+    limit: int = 500,
+    trace: Callable[[str, str], None] | None = None,
+) -> SendReport:
+    """Send what is due, oldest first, one SMTP session per mailbox."""
+    from tuidesk.core.mail.smtp import SendError, SmtpSender
+    from tuidesk.core.notify.events import render_event
+
+    now = now or utcnow()
+    report = SendReport()
+    rows = due(now, limit)
+    by_mailbox: dict[int | None, list[Outbox]] = {}
+    for row in rows:
+        by_mailbox.setdefault(row.mailbox_id, []).append(row)
+    max_attempts = global_settings.get_int("outbox_max_attempts")
+    for mailbox_id, group in by_mailbox.items():
+        mailbox = Mailbox.get_or_none(Mailbox.id == mailbox_id) if mailbox_id else None
+        if mailbox is None:
+            _defer_all(
+                group,
+                "no outgoing mailbox: set default_outgoing_mailbox "
+                "(`tuidesk setting set default_outgoing_mailbox NAME`)",
+                now,
+                max_attempts,
+                report,
+            )
+            continue
+        try:
+            sender = SmtpSender(mailbox)
+            sender.connect()
+        except TuideskError as exc:
+            _defer_all(group, redact(exc.sentence), now, max_attempts, report)
+            continue
+        try:
+            for index, row in enumerate(group):
+                if not row.raw:
+                    try:
+                        with db.atomic():
+                            render_event(row)
+                    except TuideskError as exc:  # a broken template: stays queued, visible
+                        _record_failure(row, redact(exc.sentence), True, now, max_attempts, report)
+                        continue
+                    row = Outbox.get_by_id(row.id)
+                with db.atomic():
+                    Outbox.update(state="sending", next_attempt_at=now).where(
+                        Outbox.id == row.id
+                    ).execute()
+                try:
+                    sender.send(
+                        bytes(row.raw), row.mail_from or mailbox.address, row.recipients.split("\n")
+                    )
+                except SendError as exc:
+                    _record_failure(
+                        row, redact(exc.sentence), exc.temporary, now, max_attempts, report
+                    )
+                    if exc.temporary:  # keep the order: the rest waits for this one
+                        _defer_all(
+                            group[index + 1 :],
+                            "waiting for an earlier mail",
+                            now,
+                            max_attempts,
+                            report,
+                            count_attempt=False,
+                        )
+                        break
+                    continue
+                except TuideskError as exc:
+                    _record_failure(row, redact(exc.sentence), True, now, max_attempts, report)
+                    _defer_all(
+                        group[index + 1 :],
+                        "waiting for an earlier mail",
+                        now,
+                        max_attempts,
+                        report,
+                        count_attempt=False,
+                    )
+                    break
+                with db.atomic():
+                    Outbox.update(
+                        state="sent", sent_at=utcnow(), attempts=Outbox.attempts + 1, last_error=""
+                    ).where(Outbox.id == row.id).execute()
+                report.sent += 1
+                if trace:
+                    trace("info", f"sent {row.kind} {row.message_id} to {row.recipients}")
+        finally:
+            sender.close()
+    return report
+
+
+def _record_failure(
+    row: Outbox, error: str, temporary: bool, now: datetime, max_attempts: int, report: SendReport
+) -> None:
+    attempts = row.attempts + 1
+    final = not temporary or attempts >= max_attempts
+    Outbox.update(
+        state="failed" if final else "queued",
+        attempts=attempts,
+        last_error=error,
+        next_attempt_at=now + backoff(attempts),
+    ).where(Outbox.id == row.id).execute()
+    report.errors.append(error)
+    if final:
+        report.failed += 1
+    else:
+        report.deferred += 1
+
+
+def _defer_all(
+    rows: list[Outbox],
+    error: str,
+    now: datetime,
+    max_attempts: int,
+    report: SendReport,
+    count_attempt: bool = True,
+) -> None:
+    for row in rows:
+        if count_attempt:
+            _record_failure(row, error, True, now, max_attempts, report)
+        else:
+            Outbox.update(state="queued", next_attempt_at=now + backoff(row.attempts + 1)).where(
+                Outbox.id == row.id
+            ).execute()
+            report.deferred += 1
+
+
+def retry(outbox_ids: list[int]) -> int:
+    return (
+        Outbox.update(state="queued", next_attempt_at=utcnow(), last_error="")
+        .where(Outbox.id.in_(outbox_ids) & Outbox.state.in_(["failed", "queued"]))
+        .execute()
+    )
+
+
+def discard(outbox_ids: list[int]) -> int:
+    return (
+        Outbox.update(state="discarded")
+        .where(Outbox.id.in_(outbox_ids) & (Outbox.state != "sent"))
+        .execute()
+    )

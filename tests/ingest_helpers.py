@@ -37,3 +37,25 @@ def pop3_mailbox(dovecot, user, name: str = "pop", **settings) -> Mailbox:
 def poll(mailbox: Mailbox) -> PollResult:
     fresh = Mailbox.get_by_id(mailbox.id)
     return Poller(database_proxy.obj).poll(fresh)
+
+
+def smtp_settings(smtp_server, **overrides) -> dict:
+    """Mailbox settings that send through the aiosmtpd fixture with AUTH."""
+    user, password = next(iter(smtp_server.users.items()), ("", ""))
+    values = dict(
+        smtp_enabled=True,
+        smtp_host=smtp_server.host,
+        smtp_port=smtp_server.port,
+        smtp_security="plain",
+        smtp_auth="basic",
+        smtp_username=user,
+        smtp_password=password,
+    )
+    values.update(overrides)
+    return values
+
+
+def send_outbox():
+    from tuidesk.core.notify.outbox import send_outbox as send
+
+    return send(database_proxy.obj)

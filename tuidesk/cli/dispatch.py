@@ -43,6 +43,10 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         from tuidesk.cli.mailbox_cmd import run_mailbox
 
         return run_mailbox(context, args)
+    if args.command in {"template", "outbox", "setting"}:
+        from tuidesk.cli.notify_cmd import run_notify
+
+        return run_notify(context, args)
     if args.command in {"ingest", "retry", "reset", "records"}:
         from tuidesk.cli.records_cmd import run_records_command
 

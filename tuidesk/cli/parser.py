@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_mailbox_commands(commands)
     _add_ingest_commands(commands)
+    from tuidesk.cli.notify_cmd import add_notify_commands
+
+    add_notify_commands(commands)
     return parser
 
 

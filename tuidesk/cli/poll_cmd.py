@@ -8,9 +8,11 @@ import signal
 import sys
 import threading
 
+from tuidesk.cli.notify_cmd import print_report
 from tuidesk.core.clock import utcnow
 from tuidesk.core.context import AppContext
 from tuidesk.core.errors import ConfigError
+from tuidesk.core.notify.outbox import send_outbox
 from tuidesk.core.poller import PollResult, due_mailboxes, fetching_enabled, poll_mailboxes
 from tuidesk.core.store.models import Mailbox
 
@@ -33,10 +35,12 @@ def run_poll(context: AppContext, args: argparse.Namespace) -> int:
     while True:
         results = _poll_round(db, args, stop)
         _report(results, args.json)
+        sent = send_outbox(db)
+        print_report(sent, args.json)
         if not args.poll or stop.is_set():
             break
         stop.wait(_seconds_until_next_due())
-    return 1 if any(not r.ok for r in results) else 0
+    return 1 if any(not r.ok for r in results) or sent.errors else 0
 
 
 def _poll_round(db, args: argparse.Namespace, stop: threading.Event) -> list[PollResult]:

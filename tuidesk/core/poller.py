@@ -28,7 +28,7 @@ from tuidesk.core.ingest.pipeline import Outcome, process_batch
 from tuidesk.core.ingest.policy import MailboxPolicy, in_windows
 from tuidesk.core.mail.factory import build_source
 from tuidesk.core.redact import redact
-from tuidesk.core.store.models import InboundMail, Mailbox, PollRun, Setting
+from tuidesk.core.store.models import InboundMail, Mailbox, PollRun
 from tuidesk.core.trace import Tracer
 
 FETCHING_ENABLED = "fetching_enabled"
@@ -79,8 +79,9 @@ class PollResult:
 
 
 def fetching_enabled() -> bool:
-    row = Setting.get_or_none(Setting.key == FETCHING_ENABLED)
-    return row is None or row.value.strip().lower() not in {"0", "false", "no", "off"}
+    from tuidesk.core import global_settings
+
+    return global_settings.get_bool(FETCHING_ENABLED)
 
 
 def why_not_due(mailbox: Mailbox, now: datetime, local_now: datetime | None = None) -> str:

@@ -1,4 +1,4 @@
-"""The tuidesk Textual application: modes, themes, key map and the command palette."""
+"""The tuidesk Textual application: modes, themes, key map, the poll worker and agent actions."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.signal import Signal
 from textual.theme import Theme
 
 from tuidesk.core.clock import utcnow
@@ -19,24 +20,35 @@ from tuidesk.core.errors import TuideskError
 from tuidesk.core.queue import DEFAULT_PAGE_SIZE
 from tuidesk.core.settings import save_settings
 from tuidesk.ui.commands import TuideskCommands
+from tuidesk.ui.data import PollStatus
+from tuidesk.ui.messages import Changes
+from tuidesk.ui.operator import ActionsMixin
+from tuidesk.ui.polling import PollingMixin
+from tuidesk.ui.screens.compose import ComposeScreen
 from tuidesk.ui.screens.queue import QueueScreen
+from tuidesk.ui.screens.review import ReviewScreen
 from tuidesk.ui.screens.thread import ThreadScreen
 from tuidesk.ui.themes import install_themes
 from tuidesk.ui.widgets.ticket_table import TicketTable
 
+MODE_LABELS = {"queue": "Queue", "review": "Review"}
 
-class TuideskApp(App[int]):
+
+class TuideskApp(PollingMixin, ActionsMixin, App[int]):
     """The operator's helpdesk. ``clock`` gives "now" (fixed in tests, so ages are stable);
-    ``page_size`` is how many queue rows are read at a time."""
+    ``page_size`` is how many queue rows are read at a time; ``poll`` switches the background
+    poll worker on (tests and benchmarks switch it off)."""
 
     CSS_PATH = "app.tcss"
     TITLE = "tuidesk"
-    MODES = {"queue": QueueScreen}  # review, mailboxes and trace come later
+    MODES = {"queue": QueueScreen, "review": ReviewScreen}  # mailboxes, trace: the admin's
     DEFAULT_MODE = "queue"
     COMMANDS = App.COMMANDS | {TuideskCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
         Binding("question_mark", "toggle_help", "Keys", id="app.help"),
+        Binding("f2", "switch_mode('queue')", "Queue", id="app.mode.queue", show=False),
+        Binding("f3", "switch_mode('review')", "Review", id="app.mode.review"),
         Binding(
             "ctrl+p", "command_palette", "Palette", id="app.palette", show=False, priority=True
         ),
@@ -49,11 +61,16 @@ class TuideskApp(App[int]):
         *,
         clock: Callable[[], datetime] = utcnow,
         page_size: int = DEFAULT_PAGE_SIZE,
+        poll: bool = True,
     ) -> None:
         super().__init__()
         self.context = context
         self.clock = clock
         self.page_size = page_size
+        self.changes_signal: Signal[Changes] = Signal(self, "changes")
+        self.poll_status_signal: Signal[PollStatus] = Signal(self, "poll-status")
+        self.init_polling(poll)
+        self.init_actions()
         self._startup_problems = install_themes(self, context)
 
     def on_mount(self) -> None:
@@ -61,6 +78,16 @@ class TuideskApp(App[int]):
         for problem in self._startup_problems:
             self.notify(problem, severity="warning", timeout=15, markup=False)
         self.theme_changed_signal.subscribe(self, self._remember_theme)
+        self.start_polling()
+
+    def on_unmount(self) -> None:
+        self.stop_polling()
+
+    def publish_changes(self, changes: Changes) -> None:
+        """Tell every screen what changed in the store; each reads again what it shows."""
+        self.changes_signal.publish(changes)
+
+    # --- keys and themes ----------------------------------------------------------------------
 
     def apply_keymap(self) -> None:
         """Apply the settings' [keymap]; warn about binding ids that do not exist."""
@@ -100,18 +127,34 @@ class TuideskApp(App[int]):
         else:
             self.action_show_help_panel()
 
+    async def action_switch_mode(self, mode: str) -> None:
+        if mode in self.MODES and mode != self.current_mode:
+            await self.switch_mode(mode)
+
 
 def binding_ids() -> set[str]:
     """Every binding id a [keymap] entry may name."""
+    from tuidesk.ui.screens.pickers import ChoiceScreen, PromptScreen
+
     ids: set[str] = set()
-    for owner in (TuideskApp, QueueScreen, TicketTable, ThreadScreen):
+    owners = (
+        TuideskApp,
+        QueueScreen,
+        TicketTable,
+        ThreadScreen,
+        ComposeScreen,
+        ReviewScreen,
+        ChoiceScreen,
+        PromptScreen,
+    )
+    for owner in owners:
         for binding in owner.BINDINGS:
             if isinstance(binding, Binding) and binding.id:
                 ids.add(binding.id)
     return ids
 
 
-def run_tui(context: AppContext) -> int:
+def run_tui(context: AppContext, *, poll: bool = True) -> int:
     """Open the database, run the TUI until the operator quits, return the exit code."""
     try:
         database = context.connect()
@@ -121,7 +164,7 @@ def run_tui(context: AppContext) -> int:
         print(f"tuidesk: {exc.sentence}", file=sys.stderr)
         return exc.exit_code
     try:
-        app = TuideskApp(context)
+        app = TuideskApp(context, poll=poll)
         app.run()
     finally:
         database.close()

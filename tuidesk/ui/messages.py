@@ -1,12 +1,33 @@
-"""The messages that workers post back to screens (one place, as dataclasses)."""
+"""The messages that workers post back to the app and its screens (one place, as dataclasses).
+
+Workers never touch widgets: they read or write through the core in their own thread and post
+one of these; the handler, on the UI thread, updates what is shown.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from textual.message import Message
 
+from tuidesk.core.poller import PollResult
 from tuidesk.core.queue import QueueRow
+from tuidesk.ui.data import PollStatus, ThreadView
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What changed in the store, published to every screen (``TuideskApp.changes_signal``)
+    so each reads again what it shows: the queue, the threads of ``ticket_ids``, held mail."""
+
+    ticket_ids: frozenset[int] = frozenset()
+    queue: bool = True
+    review: bool = False
+
+
+# --- the queue -----------------------------------------------------------------------------
 
 
 @dataclass
@@ -29,3 +50,89 @@ class QueueLoadFailed(Message):
 
     generation: int
     error: str
+
+
+# --- a thread ------------------------------------------------------------------------------
+
+
+@dataclass
+class ThreadLoaded(Message):
+    """A ticket and its messages were read; ``view`` is None when the ticket is gone."""
+
+    ticket_id: int
+    generation: int
+    view: ThreadView | None
+    error: str = ""
+
+
+# --- held mail -----------------------------------------------------------------------------
+
+
+@dataclass
+class HeldMailLoaded(Message):
+    """The held and error mail to review, newest first."""
+
+    generation: int
+    rows: list[Any]  # tuidesk.core.review.HeldMail
+    error: str = ""
+
+
+# --- agent actions -------------------------------------------------------------------------
+
+
+@dataclass
+class ActionDone(Message):
+    """A core action succeeded. ``notice`` is a sentence for a toast (empty: none);
+    the ids say which views to read again and which mailboxes owe a poll now."""
+
+    description: str
+    notice: str = ""
+    ticket_ids: tuple[int, ...] = ()
+    record_ids: tuple[int, ...] = ()
+    poll_mailbox_ids: tuple[int, ...] = ()
+    send_now: bool = False
+    result: object = None
+
+
+@dataclass
+class ActionFailed(Message):
+    """A core action failed; ``error`` is a sentence for the operator."""
+
+    description: str
+    error: str
+    ticket_ids: tuple[int, ...] = ()
+    record_ids: tuple[int, ...] = ()
+
+
+# --- the poll worker -----------------------------------------------------------------------
+
+
+@dataclass
+class MailboxPolled(Message):
+    """One mailbox was polled; ``new_tickets`` are (number, subject) of the tickets it made."""
+
+    result: PollResult
+    new_tickets: list[tuple[str, str]] = field(default_factory=list)
+    touched_ticket_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class PollRoundDone(Message):
+    """A round of polls (and the outbox run after it) ended; the next one is due in
+    ``next_in`` seconds. ``sent`` is how many mails left the outbox; ``error`` says why the
+    round itself failed, if it did."""
+
+    status: PollStatus
+    next_in: float
+    sent: int = 0
+    send_errors: list[str] = field(default_factory=list)
+    sent_ticket_ids: list[int] = field(default_factory=list)
+    error: str = ""
+    finished_at: datetime | None = None
+
+
+@dataclass
+class PollStatusRead(Message):
+    """The mailboxes' states were read (without polling)."""
+
+    status: PollStatus

@@ -87,6 +87,10 @@ class Outgoing:
     subject: str
     attachments: tuple[tuple[str, str, bytes], ...] = field(default=())
 
+    def wire_bytes(self) -> bytes:
+        """The message as SMTP carries it: CRLF line ends (smtplib does not convert bytes)."""
+        return self.message.as_bytes(policy=self.message.policy.clone(linesep="\r\n"))
+
 
 def compose(
     *,

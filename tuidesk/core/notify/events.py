@@ -132,7 +132,7 @@ def render_event(row: Outbox) -> None:
             )
         )
     Outbox.update(
-        raw=outgoing.message.as_bytes(),
+        raw=outgoing.wire_bytes(),
         message_id=outgoing.message_id,
         subject=outgoing.subject,
         mail_from=outgoing.mail_from,

@@ -78,7 +78,7 @@ def queue_mail(
         recipients="\n".join(r.lower() for r in outgoing.recipients),
         subject=outgoing.subject,
         message_id=outgoing.message_id,
-        raw=outgoing.message.as_bytes(),
+        raw=outgoing.wire_bytes(),
     )
 
 

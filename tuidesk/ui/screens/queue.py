@@ -28,8 +28,10 @@ from tuidesk.core.queue import (
     fetch_queue,
 )
 from tuidesk.core.redact import redact
-from tuidesk.core.store.models import database_proxy
-from tuidesk.ui.messages import QueueLoadFailed, QueuePageLoaded
+from tuidesk.core.store.models import PRIORITIES, TICKET_STATUSES, database_proxy
+from tuidesk.ui import data
+from tuidesk.ui.messages import Changes, QueueLoadFailed, QueuePageLoaded
+from tuidesk.ui.screens.pickers import ChoiceScreen
 from tuidesk.ui.screens.thread import ThreadScreen
 from tuidesk.ui.widgets.ticket_table import (
     COLUMNS,
@@ -41,6 +43,7 @@ from tuidesk.ui.widgets.ticket_table import (
     row_cells,
     theme_styles,
 )
+from tuidesk.ui.widgets.status_bar import PollStatusBar
 
 if TYPE_CHECKING:
     from tuidesk.ui.app import TuideskApp
@@ -53,6 +56,7 @@ STATUS_LABELS: dict[str, str] = {
     "all": "All",
 }
 FILTER_GROUP = Binding.Group("Filter", compact=True)
+MAX_RELOAD_ROWS = 1000  # a refresh reads again at most this many rows (the cursor stays put)
 
 
 def short_count(count: int) -> str:
@@ -81,9 +85,15 @@ class QueueScreen(Screen[None]):
             for key, (status, label) in enumerate(STATUS_LABELS.items(), start=1)
         ),
         Binding("slash", "focus_search", "Search", id="queue.search"),
-        Binding("s", "next_sort", "Sort", id="queue.sort"),
-        Binding("r", "reverse_sort", "Reverse order", id="queue.reverse", show=False),
+        Binding("f", "filter_menu", "Filter", id="queue.filter.menu"),
+        Binding("F", "clear_filters", "Clear filters", id="queue.filter.clear", show=False),
         Binding("m", "toggle_mine", "Only mine", id="queue.mine", show=False),
+        Binding("a", "assign_to_me", "Take", id="queue.assign_to_me"),
+        Binding("p", "change_priority", "Priority", id="queue.priority", show=False),
+        Binding("t", "change_status", "Status", id="queue.status", show=False),
+        Binding("x", "close_ticket", "Close", id="queue.close"),
+        Binding("s", "next_sort", "Sort", id="queue.sort", show=False),
+        Binding("r", "reverse_sort", "Reverse order", id="queue.reverse", show=False),
         Binding("ctrl+r", "refresh", "Refresh", id="queue.refresh", show=False),
         Binding("escape", "clear_search", "Clear search", id="queue.clear_search", show=False),
     ]
@@ -98,6 +108,7 @@ class QueueScreen(Screen[None]):
         self._loading = False
         self._keep_ticket: int | None = None
         self._widths: dict[str, int] = {}
+        self.filter_names: dict[str, str] = {}  # department/assignee/mailbox id -> its name
 
     @property
     def tuidesk(self) -> TuideskApp:
@@ -122,9 +133,10 @@ class QueueScreen(Screen[None]):
         )
         yield TicketTable(id="queue-table", cursor_type="row")
         yield Static(
-            Text("No tickets match. Try another status filter, or clear the search."),
+            Text("No tickets match. Try another status filter, or clear the search (F)."),
             id="queue-empty",
         )
+        yield PollStatusBar(id="status-bar")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -132,6 +144,7 @@ class QueueScreen(Screen[None]):
         self.queue_filter = QueueFilter(agent_email=operator)
         self.query_one(TicketTable).load_ahead = self.load_ahead
         self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
+        self.tuidesk.changes_signal.subscribe(self, self._on_changes)
         self.query_one(TicketTable).focus()
         self.reload()
 
@@ -143,26 +156,36 @@ class QueueScreen(Screen[None]):
             self.queue_filter = queue_filter
             self.reload()
 
-    def reload(self, keep_ticket: int | None = None) -> None:
-        """Read the first page again; the cursor stays on ``keep_ticket`` if it is still there."""
+    def reload(self, keep_ticket: int | None = None, keep_rows: bool = False) -> None:
+        """Read the first page again; the cursor stays on ``keep_ticket`` if it is still there.
+        ``keep_rows`` reads as many rows as are shown (a refresh), not only the first page."""
         self._generation += 1
         self._keep_ticket = keep_ticket
         self._loading = True
-        self._read(self._generation, self.queue_filter, 0, with_counts=True)
+        limit = self.tuidesk.page_size
+        if keep_rows:
+            limit = min(max(limit, len(self.rows)), MAX_RELOAD_ROWS)
+        self._read(self._generation, self.queue_filter, 0, with_counts=True, limit=limit)
 
     def _load_more(self) -> None:
         if self._loading or len(self.rows) >= self.total:
             return
         self._loading = True
-        self._read(self._generation, self.queue_filter, len(self.rows), with_counts=False)
+        self._read(
+            self._generation,
+            self.queue_filter,
+            len(self.rows),
+            with_counts=False,
+            limit=self.tuidesk.page_size,
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="queue-read")
     def _read(
-        self, generation: int, queue_filter: QueueFilter, offset: int, with_counts: bool
+        self, generation: int, queue_filter: QueueFilter, offset: int, with_counts: bool, limit: int
     ) -> None:
         try:
             with database_proxy.connection_context():
-                rows = fetch_queue(queue_filter, offset, self.tuidesk.page_size)
+                rows = fetch_queue(queue_filter, offset, limit)
                 counts = count_by_status(queue_filter) if with_counts else None
         except Exception as exc:  # shown to the operator rather than lost in a worker
             error = f"the queue cannot be read: {redact(str(exc))}"
@@ -227,9 +250,26 @@ class QueueScreen(Screen[None]):
             count = f" {label} {short_count(self.counts.get(status, 0))} "
             summary.append(count, "reverse bold" if status == self.queue_filter.status else "")
         arrow = "▼" if self.queue_filter.descending else "▲"
-        mine = "mine · " if self.queue_filter.mine else ""
-        summary.append(f"  {mine}by {SORT_LABELS[self.queue_filter.sort]}{arrow}", "dim")
+        extra = "".join(f"{name} · " for name in self.filter_descriptions())
+        summary.append(f"  {extra}", "bold")
+        summary.append(f"by {SORT_LABELS[self.queue_filter.sort]}{arrow}", "dim")
         self.query_one("#queue-summary", Static).update(summary)
+
+    def filter_descriptions(self) -> list[str]:
+        """The filters other than the status, in words: "mine", "Billing", "urgent"…"""
+        queue_filter, names = self.queue_filter, self.filter_names
+        found = []
+        if queue_filter.mine:
+            found.append("mine")
+        elif queue_filter.assignee_id is not None:
+            found.append(names.get("assignee", "one agent"))
+        if queue_filter.department_id is not None:
+            found.append(names.get("department", "one department"))
+        if queue_filter.mailbox_id is not None:
+            found.append(names.get("mailbox", "one mailbox"))
+        if queue_filter.priority is not None:
+            found.append(queue_filter.priority)
+        return found
 
     def on_resize(self, event: Resize) -> None:
         if column_widths(event.size.width) != self._widths:
@@ -258,6 +298,10 @@ class QueueScreen(Screen[None]):
     def _open(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value is not None:
             self.app.push_screen(ThreadScreen(int(event.row_key.value)))
+
+    def _on_changes(self, changes: Changes) -> None:
+        if changes.queue:
+            self.reload(self.current_ticket_id, keep_rows=True)
 
     @on(DataTable.HeaderSelected)
     def _sort_by_header(self, event: DataTable.HeaderSelected) -> None:
@@ -314,4 +358,141 @@ class QueueScreen(Screen[None]):
         self.apply_filter(self.queue_filter.with_changes(mine=not self.queue_filter.mine))
 
     def action_refresh(self) -> None:
-        self.reload(self.current_ticket_id)
+        self.reload(self.current_ticket_id, keep_rows=True)
+
+    # --- filters ------------------------------------------------------------------------------
+
+    def filter_by(self, kind: str, value: int | str | None, name: str = "") -> None:
+        """Keep the tickets of one department, agent (assignee), mailbox or priority;
+        ``None`` drops that filter."""
+        field = {"department": "department_id", "assignee": "assignee_id",
+                 "mailbox": "mailbox_id", "priority": "priority"}[kind]  # fmt: skip
+        if name:
+            self.filter_names[kind] = name
+        changes: dict[str, object] = {field: value}
+        if kind == "assignee":
+            changes["mine"] = False
+        self.apply_filter(self.queue_filter.with_changes(**changes))
+        self._update_summary()
+
+    def action_clear_filters(self) -> None:
+        self.query_one("#queue-search", Input).value = ""
+        self.apply_filter(
+            self.queue_filter.with_changes(
+                department_id=None, assignee_id=None, mine=False, mailbox_id=None,
+                priority=None, text="",
+            )
+        )  # fmt: skip
+
+    def filter_choices(self, kind: str) -> list[tuple[str, int | str | None]]:
+        """What a filter can be set to, "any" first."""
+        if kind == "department":
+            return [("Any department", None), *((n, i) for i, n in data.departments())]
+        if kind == "assignee":
+            return [("Anyone", None), *((n, i) for i, n, _e in data.agents())]
+        if kind == "mailbox":
+            return [("Any mailbox", None), *((n, i) for i, n in data.mailboxes())]
+        return [("Any priority", None), *((p, p) for p in PRIORITIES)]
+
+    def action_filter_menu(self) -> None:
+        menu = [
+            ("Department…", "department"),
+            ("Agent…", "assignee"),
+            ("Mailbox…", "mailbox"),
+            ("Priority…", "priority"),
+            ("Only mine (toggle)", "mine"),
+            ("Clear all filters", "clear"),
+        ]
+
+        def chosen(kind: str | None) -> None:
+            if kind == "mine":
+                self.action_toggle_mine()
+            elif kind == "clear":
+                self.action_clear_filters()
+            elif kind:
+                self.pick_filter(kind)
+
+        self.app.push_screen(ChoiceScreen("Filter the queue by", menu), chosen)
+
+    def pick_filter(self, kind: str) -> None:
+        choices = self.filter_choices(kind)
+        field = "priority" if kind == "priority" else f"{kind}_id"
+        values = [value for _label, value in choices]
+        current = values.index(getattr(self.queue_filter, field, None))
+
+        def chosen(index: int | None) -> None:
+            if index is not None and index != current:
+                label, value = choices[index]
+                self.filter_by(kind, value, label)
+
+        title = {"assignee": "agent"}.get(kind, kind)
+        options = [(label, index) for index, (label, _value) in enumerate(choices)]
+        screen = ChoiceScreen(f"Show the tickets of one {title}", options, current)
+        self.app.push_screen(screen, chosen)
+
+    # --- acting on the ticket under the cursor ----------------------------------------------
+
+    @property
+    def current_row(self) -> QueueRow | None:
+        table = self.query_one(TicketTable)
+        if not self.rows or not table.is_valid_row_index(table.cursor_row):
+            return None
+        return self.rows[table.cursor_row]
+
+    def _act(self, verb: str, call_name: str, *args: object, send: bool = False) -> None:
+        row = self.current_row
+        if row is None:
+            self.notify("No ticket is selected.", severity="warning", markup=False)
+            return
+        from tuidesk.core import actions
+
+        call = getattr(actions, call_name)
+        actor = self.tuidesk.actor
+        ticket_id = row.ticket_id
+        self.tuidesk.run_action(
+            f"{verb} #{row.number}",
+            lambda: call(ticket_id, actor, *args),
+            notice=f"#{row.number}: {verb}",
+            ticket_ids=(ticket_id,),
+            send_now=send,
+        )
+
+    def action_assign_to_me(self) -> None:
+        self._act("assigned to you", "assign_to_me", send=True)
+
+    def action_close_ticket(self) -> None:
+        row = self.current_row
+        if row is not None and row.status == "closed":
+            self.notify(f"#{row.number} is already closed.", markup=False)
+            return
+        self._act("closed", "close", send=True)
+
+    def action_change_priority(self) -> None:
+        row = self.current_row
+        if row is None:
+            return
+
+        def chosen(priority: str | None) -> None:
+            if priority and priority != row.priority:
+                self._act(f"priority {priority}", "set_priority", priority)
+
+        self.app.push_screen(
+            ChoiceScreen(f"Priority of #{row.number}", [(p, p) for p in PRIORITIES], row.priority),
+            chosen,
+        )
+
+    def action_change_status(self) -> None:
+        row = self.current_row
+        if row is None:
+            return
+
+        def chosen(status: str | None) -> None:
+            if status and status != row.status:
+                self._act(f"status {status}", "set_status", status, send=True)
+
+        self.app.push_screen(
+            ChoiceScreen(
+                f"Status of #{row.number}", [(s, s) for s in TICKET_STATUSES], row.status
+            ),
+            chosen,
+        )

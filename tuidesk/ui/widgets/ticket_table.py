@@ -94,6 +94,7 @@ def theme_styles(variables: dict[str, str]) -> dict[str, Style]:
         "closed": Style(dim=True),
         "unread": colour("accent") + Style(bold=True),
         "subject-unread": Style(bold=True),
+        "ok": colour("success"),
     }
 
 

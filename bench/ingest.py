@@ -134,7 +134,7 @@ def main() -> int:
         f"end to end       {wall:.2f} s wall (process start included)  "
         f"{record['fetched'] / wall:.0f} messages/s"
     )
-    print(f"peak RSS         {peak_kb / 1024:.0f} MB")
+    print(f"peak RSS         {peak_kb / 1024:.0f} MB (the poller and its parse worker together)")
     print(f"idle poll        {idle_wall:.3f} s wall ({idle['fetched']} fetched)")
     return 0
 

@@ -20,6 +20,7 @@ from tuidesk.core.ingest.facts import Directory, gather_facts
 from tuidesk.core.ingest.ledger import StoredMail
 from tuidesk.core.ingest.parse import ParsedMail, parse_mail
 from tuidesk.core.ingest.policy import MailboxPolicy
+from tuidesk.core.notify.events import Routing
 from tuidesk.core.notify.ingest_events import after_ingest
 from tuidesk.core.redact import redact
 from tuidesk.core.store import sql
@@ -45,6 +46,7 @@ def process_record(
     directory: Directory,
     trace: Tracer,
     parsed: ParsedMail | None = None,
+    routing: Routing | None = None,
 ) -> Outcome:
     """Decide and apply one record in the caller's transaction; raises on store errors."""
     label = f"record {stored.id} ({stored.source_key})"
@@ -77,6 +79,7 @@ def process_record(
         mailbox=mailbox,
         record_id=stored.id,
         trace=trace,
+        routing=routing,
     )
     outcome = Outcome(
         stored.id,
@@ -116,11 +119,14 @@ def process_batch(
     outcomes: list[Outcome] = []
     with db.atomic():
         directory = Directory.load()
+        routing = Routing.load()
         for index, item in enumerate(stored):
             mail = parsed[index] if parsed is not None else None
             try:
                 with db.atomic():
-                    outcomes.append(process_record(item, mailbox, policy, directory, trace, mail))
+                    outcomes.append(
+                        process_record(item, mailbox, policy, directory, trace, mail, routing)
+                    )
             except Exception as exc:
                 outcomes.append(_record_error(item, exc, mailbox, trace))
         trace.flush()

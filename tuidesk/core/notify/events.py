@@ -3,20 +3,24 @@
 An event is queued in the transaction of what caused it (a ticket opened, a reply, a
 transfer), after the loop and abuse guard allowed it. Rendering waits for the send, so a
 template broken after the event was queued fails visibly in the outbox and the event stays
-queued until the template is fixed: nothing is dropped silently.
+queued until the template is fixed: nothing is dropped silently. ``Routing`` holds what every
+event of a batch needs to know, read once.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from tuidesk.core import global_settings
+from tuidesk.core.clock import utcnow
 from tuidesk.core.notify import templates
 from tuidesk.core.notify.compose import compose, ticket_context
 from tuidesk.core.notify.defaults import DEFAULTS
-from tuidesk.core.notify.guard import why_not_automatic
-from tuidesk.core.notify.outbox import sending_mailbox
+from tuidesk.core.notify.guard import own_addresses, why_not_automatic
+from tuidesk.core.notify.outbox import sender_id
+from tuidesk.core.store import sql
 from tuidesk.core.store.models import Blob, InboundMail, Mailbox, Outbox, Ticket
 from tuidesk.core.tickets import NewMessage, add_message
 
@@ -41,22 +45,80 @@ class Event:
     mailbox_id: int | None = None  # who sends, when there is no ticket (error forwards)
 
 
-def queue_event(event: Event, trace: Trace = _quiet, guard: bool = True) -> Outbox | None:
-    """Queue ``event`` unless the template is switched off or the guard refuses the recipient."""
-    if not templates.enabled(event.template):
+@dataclass
+class Routing:
+    """Settings every event needs, read once per batch instead of once per event."""
+
+    switched_off: frozenset[str]
+    alert_recipients: tuple[str, ...]
+    own: set[str]
+    auto_limit: int
+    _senders: dict[tuple, int | None] = field(default_factory=dict)
+    warned: set[str] = field(default_factory=set)  # templates already reported as unsendable
+
+    @classmethod
+    def load(cls) -> Routing:
+        off = frozenset(
+            n for (n,) in sql.rows('SELECT "name" FROM "template" WHERE "enabled" = ?', False)
+        )
+        return cls(
+            off,
+            tuple(global_settings.alert_recipients()),
+            own_addresses(),
+            global_settings.get_int("auto_mail_per_hour"),
+        )
+
+    def sender(self, mailbox_id: int | None, department_id: int | None, role: str) -> int | None:
+        key = (mailbox_id, department_id, role)
+        if key not in self._senders:
+            self._senders[key] = sender_id(mailbox_id, department_id, role)
+        return self._senders[key]
+
+
+_INSERT = (
+    'INSERT INTO "outbox" ("mailbox_id", "ticket_id", "thread_message_id", "kind", "automatic", '
+    '"mail_from", "recipients", "subject", "message_id", "raw", "payload", "state", "attempts", '
+    '"next_attempt_at", "last_error", "created_at", "sent_at") VALUES '
+    "(?, ?, NULL, ?, ?, '', ?, '', '', ?, ?, 'queued', 0, ?, '', ?, NULL) RETURNING \"id\""
+)
+
+
+def queue_event(
+    event: Event, trace: Trace = _quiet, guard: bool = True, routing: Routing | None = None
+) -> int | None:
+    """Queue ``event`` unless its template is off, the guard refuses the recipient, or no
+    mailbox can send it; return the outbox id."""
+    routing = routing or Routing.load()
+    if event.template in routing.switched_off:
         trace("info", f"no {event.template} mail: the template is switched off")
         return None
+    mailbox_id = event.mailbox_id
+    if mailbox_id is None:
+        found = (
+            sql.row(
+                'SELECT "mailbox_id", "department_id" FROM "ticket" WHERE "id" = ?',
+                event.ticket_id,
+            )
+            if event.ticket_id
+            else None
+        )
+        mailbox_id = routing.sender(
+            found[0] if found else None, found[1] if found else None, event.role
+        )
+    if mailbox_id is None:
+        if event.template not in routing.warned:
+            routing.warned.add(event.template)
+            trace(
+                "warn",
+                f"no {event.template} mail: no mailbox can send it (enable SMTP on a "
+                "mailbox, or set default_outgoing_mailbox)",
+            )
+        return None
     if guard:
-        why = why_not_automatic(event.to)
+        why = why_not_automatic(event.to, routing.own, routing.auto_limit)
         if why:
             trace("info", f"no {event.template} mail to {event.to}: {why}")
             return None
-    ticket = Ticket.get_or_none(Ticket.id == event.ticket_id) if event.ticket_id else None
-    mailbox = (
-        Mailbox.get_or_none(Mailbox.id == event.mailbox_id)
-        if event.mailbox_id
-        else sending_mailbox(ticket, event.role)
-    )
     payload = {
         "template": event.template,
         "ticket": event.ticket_id,
@@ -67,18 +129,19 @@ def queue_event(event: Event, trace: Trace = _quiet, guard: bool = True) -> Outb
         "references": list(event.references),
         "forward_record": event.forward_record_id,
     }
+    now = utcnow()
     trace("info", f"queued {event.template} mail to {event.to}")
-    return Outbox.create(
-        mailbox=mailbox,
-        ticket=ticket,
-        kind=event.template,
-        automatic=True,
-        mail_from=mailbox.address if mailbox else "",
-        recipients=event.to.lower(),
-        subject="",
-        message_id="",
-        raw=b"",
-        payload=json.dumps(payload),
+    return sql.insert(
+        _INSERT,
+        mailbox_id,
+        event.ticket_id,
+        event.template,
+        True,
+        event.to.lower(),
+        b"",
+        json.dumps(payload),
+        now,
+        now,
     )
 
 
@@ -89,13 +152,12 @@ def render_event(row: Outbox) -> None:
     name = data["template"]
     ticket = Ticket.get_or_none(Ticket.id == data["ticket"]) if data["ticket"] else None
     mailbox = Mailbox.get_or_none(Mailbox.id == row.mailbox_id) if row.mailbox_id else None
-    recipient = {"name": data["to_name"], "email": data["to"]}
-    base = ticket_context(ticket) if ticket is not None else {"url": "", "helpdesk": {}}
+    base = ticket_context(ticket) if ticket is not None else {"url": ""}
     base.update(data["extra"])
-    base["recipient"] = recipient
+    base["recipient"] = {"name": data["to_name"], "email": data["to"]}
     if mailbox is not None:
         base.setdefault("mailbox", {"name": mailbox.name, "address": mailbox.address})
-    base.setdefault("helpdesk", {"name": "Helpdesk"})
+    base.setdefault("helpdesk", {"name": global_settings.get("helpdesk_name"), "address": ""})
     rendered = templates.render(name, base)
     forward = None
     if data.get("forward_record"):

@@ -13,7 +13,7 @@ from datetime import timedelta
 from tuidesk.core import global_settings
 from tuidesk.core.clock import utcnow
 from tuidesk.core.ingest.policy import split_list
-from tuidesk.core.store.models import Contact, Mailbox, Outbox
+from tuidesk.core.store import sql
 
 _MACHINE = re.compile(
     r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?|daemon)([+._-].*)?@", re.I
@@ -22,13 +22,13 @@ _MACHINE = re.compile(
 
 def own_addresses() -> set[str]:
     found: set[str] = set()
-    for mailbox in Mailbox.select(Mailbox.address, Mailbox.aliases):
-        found.add(mailbox.address.lower())
-        found.update(a.lower() for a in split_list(mailbox.aliases))
+    for address, aliases in sql.rows('SELECT "address", "aliases" FROM "mailbox"'):
+        found.add(address.lower())
+        found.update(a.lower() for a in split_list(aliases))
     return found
 
 
-def why_not_automatic(recipient: str, own: set[str] | None = None) -> str:
+def why_not_automatic(recipient: str, own: set[str] | None = None, limit: int | None = None) -> str:
     """Empty when ``recipient`` may get automatic mail now; otherwise why not."""
     address = recipient.strip().lower()
     if not address or "@" not in address:
@@ -37,20 +37,16 @@ def why_not_automatic(recipient: str, own: set[str] | None = None) -> str:
         return f"{address} is a machine address"
     if address in (own if own is not None else own_addresses()):
         return f"{address} is one of our own mailboxes"
-    contact = Contact.get_or_none(Contact.email == address)
-    if contact is not None and contact.bouncing:
+    if sql.value('SELECT "bouncing" FROM "contact" WHERE "email" = ?', address):
         return f"mail to {address} bounces"
-    limit = global_settings.get_int("auto_mail_per_hour")
-    since = utcnow() - timedelta(hours=1)
-    sent = (
-        Outbox.select()
-        .where(
-            (Outbox.automatic == True)  # noqa: E712
-            & (Outbox.created_at >= since)
-            & (Outbox.recipients == address)
-            & (Outbox.state != "discarded")
-        )
-        .count()
+    limit = global_settings.get_int("auto_mail_per_hour") if limit is None else limit
+    sent = sql.value(
+        'SELECT COUNT(*) FROM "outbox" WHERE "recipients" = ? AND "automatic" = ? '
+        'AND "created_at" >= ? AND "state" != ?',
+        address,
+        True,
+        utcnow() - timedelta(hours=1),
+        "discarded",
     )
     if sent >= limit:
         return f"{address} already got {sent} automatic mails this hour (limit {limit})"

@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 from tuidesk.core import global_settings
 from tuidesk.core.ingest.parse import ParsedMail
-from tuidesk.core.notify.events import Event, queue_event, staff_events
-from tuidesk.core.store.models import Agent, Mailbox, Ticket
+from tuidesk.core.notify.events import Event, Routing, queue_event, staff_events
+from tuidesk.core.store import sql
+from tuidesk.core.store.models import Mailbox
 
 Trace = Callable[[str, str], None]
 
@@ -25,14 +26,36 @@ def after_ingest(
     mailbox: Mailbox,
     record_id: int,
     trace: Trace,
+    routing: Routing | None = None,
 ) -> None:
+    routing = routing or Routing.load()
     for event, guarded in _events(
-        state, reason, detail, ticket_id, autorespond, automatic, mail, mailbox, record_id
+        state,
+        reason,
+        detail,
+        ticket_id,
+        autorespond,
+        automatic,
+        mail,
+        mailbox,
+        record_id,
+        routing,
     ):
-        queue_event(event, trace, guard=guarded)
+        queue_event(event, trace, guard=guarded, routing=routing)
 
 
-def _events(state, reason, detail, ticket_id, autorespond, automatic, mail, mailbox, record_id):
+def _events(
+    state,
+    reason,
+    detail,
+    ticket_id,
+    autorespond,
+    automatic,
+    mail,
+    mailbox,
+    record_id,
+    routing: Routing,
+):
     thread = ()
     if mail is not None and mail.message_id:
         thread = (*mail.references, mail.message_id)
@@ -50,14 +73,15 @@ def _events(state, reason, detail, ticket_id, autorespond, automatic, mail, mail
                 ),
                 True,
             )
-        for event in staff_events(
-            "new_ticket_alert", ticket_id, global_settings.alert_recipients(), {}
-        ):
+        for event in staff_events("new_ticket_alert", ticket_id, routing.alert_recipients, {}):
             yield event, False
     elif state == "reply_added" and ticket_id and not automatic:
-        ticket = Ticket.get_by_id(ticket_id)
-        assignee = Agent.get_or_none(Agent.id == ticket.assignee_id) if ticket.assignee_id else None
-        recipients = [assignee.email] if assignee else global_settings.alert_recipients()
+        assignee = sql.value(
+            'SELECT a."email" FROM "ticket" t JOIN "agent" a ON a."id" = t."assignee_id" '
+            'WHERE t."id" = ?',
+            ticket_id,
+        )
+        recipients = [assignee] if assignee else list(routing.alert_recipients)
         for event in staff_events("new_message_alert", ticket_id, recipients, {}):
             yield event, False
     elif state == "held_for_review" and reason == "closed_ticket" and autorespond and mail:

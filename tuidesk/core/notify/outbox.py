@@ -19,7 +19,8 @@ from tuidesk.core.clock import utcnow
 from tuidesk.core.errors import TuideskError
 from tuidesk.core.notify.compose import Outgoing
 from tuidesk.core.redact import redact
-from tuidesk.core.store.models import DepartmentMail, Mailbox, Outbox, Ticket
+from tuidesk.core.store import sql
+from tuidesk.core.store.models import Mailbox, Outbox, Ticket
 from tuidesk.core.tickets import NewMessage, add_attachment, add_message
 
 STALE_SENDING = timedelta(minutes=10)
@@ -29,27 +30,38 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(60, 2 ** max(attempts - 1, 0)))
 
 
-def sending_mailbox(ticket: Ticket | None, role: str = "outgoing") -> Mailbox | None:
-    """The mailbox that sends for ``ticket``: its own (when it can send), its department's
-    mailbox for ``role`` (outgoing, auto_response, alert), or the system default."""
-    if ticket is not None and ticket.mailbox_id:
-        own = Mailbox.get_or_none(Mailbox.id == ticket.mailbox_id)
-        if own is not None and own.smtp_enabled and role == "outgoing":
-            return own
-    if ticket is not None and ticket.department_id:
+def sender_id(
+    mailbox_id: int | None, department_id: int | None, role: str = "outgoing"
+) -> int | None:
+    """Which mailbox sends: the ticket's own for an agent's mail (when it can send), else the
+    department's mailbox for ``role`` (outgoing, auto_response, alert), else the ticket's own,
+    else the system default outgoing mailbox."""
+    can_send = None
+    if mailbox_id:
+        can_send = sql.value('SELECT "smtp_enabled" FROM "mailbox" WHERE "id" = ?', mailbox_id)
+        if can_send and role == "outgoing":
+            return mailbox_id
+    if department_id:
         for wanted in (role, "outgoing"):
-            row = DepartmentMail.get_or_none(
-                (DepartmentMail.department == ticket.department_id)
-                & (DepartmentMail.role == wanted)
+            found = sql.value(
+                'SELECT "mailbox_id" FROM "department_mail" WHERE "department_id" = ? '
+                'AND "role" = ?',
+                department_id,
+                wanted,
             )
-            if row is not None:
-                return row.mailbox
-    if ticket is not None and ticket.mailbox_id:
-        own = Mailbox.get_or_none(Mailbox.id == ticket.mailbox_id)
-        if own is not None and own.smtp_enabled:
-            return own
+            if found:
+                return found
+    if can_send:
+        return mailbox_id
     name = global_settings.get("default_outgoing_mailbox")
-    return Mailbox.get_or_none(Mailbox.name == name) if name else None
+    return sql.value('SELECT "id" FROM "mailbox" WHERE "name" = ?', name) if name else None
+
+
+def sending_mailbox(ticket: Ticket | None, role: str = "outgoing") -> Mailbox | None:
+    found = sender_id(
+        ticket.mailbox_id if ticket else None, ticket.department_id if ticket else None, role
+    )
+    return Mailbox.get_or_none(Mailbox.id == found) if found else None
 
 
 def queue_mail(
@@ -210,7 +222,8 @@ def _record_failure(
         last_error=error,
         next_attempt_at=now + backoff(attempts),
     ).where(Outbox.id == row.id).execute()
-    report.errors.append(error)
+    if error not in report.errors:
+        report.errors.append(error)
     if final:
         report.failed += 1
     else:

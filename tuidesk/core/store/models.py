@@ -383,6 +383,10 @@ class Outbox(BaseModel):
     created_at = DateTimeField(default=utcnow)
     sent_at = DateTimeField(null=True)
 
+    class Meta:
+        # the per-recipient limit on automatic mail counts recent rows by recipient
+        indexes = ((("recipients", "created_at"), False),)
+
 
 class Template(BaseModel):
     """An override of a shipped template; absent means the shipped default is used."""

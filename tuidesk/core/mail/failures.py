@@ -24,9 +24,18 @@ class Endpoint:
 
 
 def describe_failure(exc: BaseException, endpoint: Endpoint, step: str) -> MailError:
-    """``step`` is what was being done: connect, tls, login, select, fetch, store, move…"""
+    """``step`` is what was being done: connect, tls, login, select, fetch, store, move…;
+    the returned error carries it as ``.step`` (for `mailbox test`)."""
     if isinstance(exc, MailError):
+        if not hasattr(exc, "step"):
+            exc.step = step
         return exc
+    error = _describe(exc, endpoint, step)
+    error.step = step
+    return error
+
+
+def _describe(exc: BaseException, endpoint: Endpoint, step: str) -> MailError:
     p, where = endpoint.protocol, endpoint.where
     edit = f"tuidesk mailbox edit {endpoint.mailbox or 'NAME'}"
     if isinstance(exc, socket.gaierror):
@@ -80,4 +89,7 @@ def _server_text(exc: BaseException) -> str:
     text = exc.args[0] if exc.args else str(exc)
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
+    text = str(text)
+    if len(text) > 3 and text[:2] in {"b'", 'b"'} and text[-1] == text[1]:
+        text = text[2:-1]  # imaplib hands over the server's bytes as their repr
     return redact(str(text).strip())[:300] or type(exc).__name__

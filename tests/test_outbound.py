@@ -14,7 +14,6 @@ from tuidesk.core import actions, global_settings
 from tuidesk.core.actions import Actor
 from tuidesk.core.clock import utcnow
 from tuidesk.core.notify import templates
-from tuidesk.core.notify.templates import TemplateProblem
 from tuidesk.core.store.models import Agent, Contact, Message, Outbox, Ticket
 
 pytestmark = pytest.mark.servers

@@ -6,10 +6,12 @@ in the state ``error`` with the reason, and the others of the batch are unaffect
 
 from __future__ import annotations
 
+import sqlite3
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import peewee
 from peewee import Database
 
 from tuidesk.core.clock import utcnow
@@ -26,6 +28,9 @@ from tuidesk.core.redact import redact
 from tuidesk.core.store import sql
 from tuidesk.core.store.models import Mailbox
 from tuidesk.core.trace import Tracer
+
+# A locked, full or vanished database is no fault of the mail being processed.
+STORE_FAILURES = (peewee.OperationalError, peewee.InterfaceError, sqlite3.OperationalError)
 
 
 @dataclass(frozen=True)
@@ -127,6 +132,8 @@ def process_batch(
                     outcomes.append(
                         process_record(item, mailbox, policy, directory, trace, mail, routing)
                     )
+            except STORE_FAILURES:
+                raise  # the store, not the mail, failed: the batch stays new for the next poll
             except Exception as exc:
                 outcomes.append(_record_error(item, exc, mailbox, trace))
         trace.flush()

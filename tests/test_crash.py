@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from ingest_helpers import imap_mailbox, smtp_settings
 from mailgen import mail
 
 from tuidesk.core import global_settings
+from tuidesk.core.clock import utcnow
 from tuidesk.core.store import db as store
 from tuidesk.core.store.models import InboundMail, Outbox, Ticket
 
@@ -81,6 +83,25 @@ def test_killed_pollers_lose_and_double_nothing(
         _out, err = survivor.communicate(timeout=180)
         assert survivor.returncode == 0, f"run {run} (killed at {moment:.2f}s): {err}"
 
+        store.connect(str(db_path))
+        # a kill between "sending" and "sent" leaves the mail to be resent once the
+        # stale-sending window has passed: let that time pass, as a later poll would
+        stuck = (
+            Outbox.update(next_attempt_at=utcnow() - timedelta(hours=1))
+            .where(Outbox.state == "sending")
+            .execute()
+        )
+        store.close()
+        if stuck:
+            later = subprocess.run(
+                [sys.executable, "-m", "tuidesk", "--db", str(db_path), "outbox", "send"],
+                env=cli_env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            assert later.returncode == 0, later.stderr
         store.connect(str(db_path))
         try:
             expected = sorted(f"run {run} mail {i}" for i in range(MESSAGES))

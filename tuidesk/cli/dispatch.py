@@ -39,6 +39,10 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         from tuidesk.cli.poll_cmd import run_poll
 
         return run_poll(context, args)
+    if args.command == "mailbox" and args.mailbox_command == "authorize":
+        from tuidesk.cli.authorize_cmd import run_authorize
+
+        return run_authorize(context, args)
     if args.command == "mailbox":
         from tuidesk.cli.mailbox_cmd import run_mailbox
 

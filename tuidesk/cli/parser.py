@@ -133,6 +133,19 @@ def _add_mailbox_commands(commands) -> None:
     imp.add_argument("file")
     content = sub.add_parser("content", help="the messages on the server with their ledger state")
     content.add_argument("name")
+    authorize = sub.add_parser(
+        "authorize",
+        help="sign an OAuth2 mailbox in (device code, or a pasted code), or check its app access",
+        description="Microsoft 365: shows a device code to enter on any device. Google and "
+        "other providers: prints an address to open and reads the address the browser is sent "
+        "back to. Client-credentials mailboxes: checks that the credentials are accepted.",
+    )
+    authorize.add_argument("name")
+    authorize.add_argument(
+        "--paste-code",
+        action="store_true",
+        help="Microsoft 365 too: sign in in a browser and paste the code instead of a device code",
+    )
 
 
 def _add_ingest_commands(commands) -> None:

@@ -11,6 +11,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from datetime import date
+from urllib.parse import urlsplit
 
 from peewee import BigIntegerField, BooleanField, DateField, Field, IntegerField
 
@@ -92,7 +93,26 @@ HELP: dict[str, str] = {
     "aliases": "other addresses delivered to this mailbox",
     "closed_ticket_policy": "reopen, new_linked, or hold a reply to a closed ticket",
     "error_behaviour": "keep (flagged), delete, or forward to error_forward_to",
+    "host": "the server; for protocol graph empty (graph.microsoft.com) or a Graph root URL",
+    "auth_method": "password, or OAuth2: oauth2_microsoft, oauth2_google, oauth2_other",
+    "oauth_tenant_id": "Microsoft 365: the directory (tenant) ID or domain",
+    "oauth_client_id": "the application (client) ID of the app registration",
+    "oauth_client_secret": "the client secret (or oauth_client_secret_env)",
+    "oauth_client_secret_env": "an environment variable holding the client secret",
+    "oauth_scope": "scopes, space-separated (empty: the right ones for the protocol)",
+    "oauth_token_endpoint": "Google/others: the token endpoint URL",
+    "oauth_authority": "Microsoft: the authority URL; others: the authorization endpoint URL",
+    "oauth_redirect_url": "where the provider sends the browser back (default http://localhost)",
+    "oauth_flow": "client_credentials (app-only), device_code (delegated), or refresh",
+    "oauth_refresh_token": "a refresh token (set by `tuidesk mailbox authorize`)",
+    "smtp_auth": "same (as fetching), basic, oauth2 (XOAUTH2), or none",
+    "send_via": "smtp, or graph (Microsoft 365 sendMail; smtp_enabled turns sending on)",
 }
+OAUTH_FLOWS = ("client_credentials", "device_code", "refresh")
+URL_FIELDS = {"oauth_token_endpoint", "oauth_authority", "oauth_redirect_url"}
+_TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]*$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]"}
 
 
 @dataclass(frozen=True)
@@ -219,6 +239,9 @@ def validate(name: str, text: str) -> str:
         bad = [a for a in split_list(value) if not _ADDRESS.match(a)]
         if bad:
             return f"'{bad[0]}' is not an e-mail address"
+    oauth_problem = _oauth_problem(name, value)
+    if oauth_problem:
+        return oauth_problem
     if name == "skip_times":
         for window in split_list(value):
             try:
@@ -234,6 +257,31 @@ def validate(name: str, text: str) -> str:
                 return f"'{pattern}' is not a valid regular expression ({exc.msg})"
             if name == "subject_pattern" and compiled.groups < 1:
                 return "the pattern needs one group around the ticket number, like \\[#(\\d{6})\\]"
+    return ""
+
+
+def _oauth_problem(name: str, value: str) -> str:
+    """Why an OAuth2 setting is refused ("" when it is fine or empty)."""
+    if not value:
+        return ""
+    if name == "oauth_flow" and value not in OAUTH_FLOWS:
+        return f"'{value}' is not one of {', '.join(OAUTH_FLOWS)}"
+    if name in URL_FIELDS:
+        parts = urlsplit(value)
+        if parts.scheme not in {"https", "http"} or not parts.netloc:
+            return f"'{value}' is not an http(s):// address"
+        plain = parts.scheme == "http" and (parts.hostname or "") not in _LOOPBACK
+        if plain and name != "oauth_redirect_url":
+            return f"'{value}' would carry secrets unencrypted: use https://"
+    if name == "oauth_tenant_id" and not _TENANT.match(value):
+        return f"'{value}' is not a tenant ID or domain (like contoso.onmicrosoft.com)"
+    if name == "oauth_client_id" and any(c.isspace() for c in value):
+        return "a client ID has no spaces"
+    env_fields = {"oauth_client_secret_env", "password_env", "smtp_password_env"}
+    if name in env_fields and not _ENV_NAME.match(value):
+        return f"'{value}' is not an environment variable name"
+    if name == "oauth_scope" and any(c in value for c in "\"'<>"):
+        return "scopes are URLs or names separated by spaces"
     return ""
 
 

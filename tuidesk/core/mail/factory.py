@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from tuidesk.core.errors import ConfigError
+from tuidesk.core.errors import ConfigError, MailError
 from tuidesk.core.mail.credentials import mailbox_password, register_mailbox_secrets
 from tuidesk.core.mail.failures import Endpoint
+from tuidesk.core.mail.oauth import is_oauth
 from tuidesk.core.mail.source import MailSource, Trace
 from tuidesk.core.mail.tls import TlsPolicy
 from tuidesk.core.store.models import Mailbox
 
 
 def endpoint_of(mailbox: Mailbox) -> Endpoint:
-    protocol = {"imap": "IMAP", "pop3": "POP3"}.get(mailbox.protocol, mailbox.protocol.upper())
+    names = {"imap": "IMAP", "pop3": "POP3", "graph": "Microsoft Graph"}
+    protocol = names.get(mailbox.protocol, mailbox.protocol.upper())
     return Endpoint(
         protocol=protocol,
         host=mailbox.host,
@@ -46,12 +48,13 @@ def build_source(mailbox: Mailbox, trace: Trace, *, watermark=None) -> MailSourc
             security=mailbox.security,
             tls=tls_policy(mailbox),
             timeout_s=timeout_s,
-            password=mailbox_password(mailbox),
+            password=_password(mailbox),
             folder=mailbox.folder,
             batch_size=mailbox.emails_per_fetch,
             watermark=watermark,
             since=mailbox.sync_start_date,
             trace=trace,
+            authenticate=_oauth_login(mailbox, "imap"),
         )
     if protocol == "pop3":
         from tuidesk.core.mail.pop3 import Pop3Source
@@ -61,9 +64,14 @@ def build_source(mailbox: Mailbox, trace: Trace, *, watermark=None) -> MailSourc
             security=mailbox.security,
             tls=tls_policy(mailbox),
             timeout_s=timeout_s,
-            password=mailbox_password(mailbox),
+            password=_password(mailbox),
             trace=trace,
+            authenticate=_oauth_login(mailbox, "pop3"),
         )
+    if protocol == "graph":
+        from tuidesk.core.mail.graph import GraphSource
+
+        return GraphSource(mailbox, trace=trace)
     if protocol == "maildir":
         from tuidesk.core.mail.maildir import MaildirSource
 
@@ -79,5 +87,28 @@ def build_source(mailbox: Mailbox, trace: Trace, *, watermark=None) -> MailSourc
         )
     raise ConfigError(
         f"mailbox '{mailbox.name}' uses protocol '{protocol}', which this tuidesk cannot fetch yet",
-        hint="use imap, pop3 or maildir",
+        hint="use imap, pop3, graph or maildir",
     )
+
+
+def _password(mailbox: Mailbox) -> str:
+    return "" if is_oauth(mailbox) else mailbox_password(mailbox)
+
+
+def _oauth_login(mailbox: Mailbox, protocol: str):
+    """The XOAUTH2/OAUTHBEARER login hook for an OAuth2 mailbox, None for a password one
+    (so only OAuth2 mailboxes import msal and requests). The token is asked for now; the hook
+    finds it in the cache."""
+    if not is_oauth(mailbox):
+        return None
+    from tuidesk.core.mail import xoauth2
+    from tuidesk.core.mail.oauth import tokens_for
+
+    tokens = tokens_for(mailbox, protocol)
+    try:  # before connecting: a sign-in that expired is the news, not the server
+        tokens.access_token()
+    except MailError as exc:
+        exc.step = "login"
+        raise
+    login = xoauth2.imap_authenticator if protocol == "imap" else xoauth2.pop3_authenticator
+    return login(tokens, mailbox.host, mailbox.port)

@@ -1,4 +1,5 @@
-"""Send mail by SMTP: SSL on connect, STARTTLS or plain; auth same-as-mailbox, basic or none.
+"""Send mail by SMTP: SSL on connect, STARTTLS or plain; auth same-as-mailbox, basic, none or
+OAuth2 (XOAUTH2, also for "same" when the mailbox itself signs in with OAuth2).
 
 Failures become one sentence (as for fetching) and say whether trying again later can help:
 ``SendError.temporary`` is False for a refusal that will not change (a 5xx for a recipient).
@@ -13,7 +14,9 @@ from collections.abc import Sequence
 from tuidesk.core.errors import ConfigError, MailError
 from tuidesk.core.mail.credentials import register_mailbox_secrets, resolve_secret
 from tuidesk.core.mail.failures import Endpoint, describe_failure
+from tuidesk.core.mail.oauth import smtp_uses_oauth, tokens_for
 from tuidesk.core.mail.tls import TlsPolicy
+from tuidesk.core.mail.xoauth2 import smtp_authenticate
 from tuidesk.core.redact import redact
 from tuidesk.core.store.models import Mailbox
 
@@ -30,10 +33,11 @@ def smtp_endpoint(mailbox: Mailbox) -> Endpoint:
 
 
 def smtp_credentials(mailbox: Mailbox) -> tuple[str, str] | None:
-    """(user, password) for AUTH, or None when the server takes mail without it."""
+    """(user, password) for AUTH, or None when the server takes mail without it (or when it
+    logs in with OAuth2: see ``smtp_uses_oauth``)."""
     register_mailbox_secrets(mailbox)
     mode = mailbox.smtp_auth
-    if mode == "none":
+    if mode == "none" or smtp_uses_oauth(mailbox):
         return None
     if mode == "same":
         password = resolve_secret(
@@ -54,8 +58,8 @@ def smtp_credentials(mailbox: Mailbox) -> tuple[str, str] | None:
         )
         return (mailbox.smtp_username or mailbox.address, password)
     raise ConfigError(
-        f"mailbox '{mailbox.name}' sends with SMTP auth '{mode}', which needs the OAuth2 support",
-        hint="use smtp_auth=basic, same or none for now",
+        f"mailbox '{mailbox.name}' sends with an unknown SMTP auth '{mode}'",
+        hint="use smtp_auth=same, basic, oauth2 or none",
     )
 
 
@@ -102,7 +106,11 @@ class SmtpSender:
                 self.client.starttls(context=self.tls.context())
                 self.client.ehlo()
             credentials = smtp_credentials(self.mailbox)
-            if credentials is not None:
+            if smtp_uses_oauth(self.mailbox):
+                step = "login"
+                tokens = tokens_for(self.mailbox, "smtp")
+                smtp_authenticate(self.client, tokens, ep.host, ep.port)
+            elif credentials is not None:
                 step = "login"
                 self.client.login(*credentials)
         except (ConfigError, MailError):

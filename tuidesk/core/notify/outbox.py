@@ -38,7 +38,10 @@ def sender_id(
     else the system default outgoing mailbox."""
     can_send = None
     if mailbox_id:
-        can_send = sql.value('SELECT "smtp_enabled" FROM "mailbox" WHERE "id" = ?', mailbox_id)
+        can_send = sql.value(
+            'SELECT "smtp_enabled" OR "send_via" = ? FROM "mailbox" WHERE "id" = ?',
+            "graph", mailbox_id,
+        )
         if can_send and role == "outgoing":
             return mailbox_id
     if department_id:
@@ -150,7 +153,12 @@ def send_outbox(
             )
             continue
         try:
-            sender = SmtpSender(mailbox)
+            if mailbox.send_via == "graph":
+                from tuidesk.core.mail.graph import GraphSender
+
+                sender = GraphSender(mailbox)
+            else:
+                sender = SmtpSender(mailbox)
             sender.connect()
         except TuideskError as exc:
             _defer_all(group, redact(exc.sentence), now, max_attempts, report)

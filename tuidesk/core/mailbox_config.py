@@ -17,7 +17,7 @@ from peewee import BigIntegerField, BooleanField, DateField, Field, IntegerField
 
 from tuidesk.core.clock import utcnow
 from tuidesk.core.errors import ConfigError
-from tuidesk.core.ingest.policy import parse_window, split_list
+from tuidesk.core.ingest.policy import parse_window, setting_problem, split_list
 from tuidesk.core.store import models
 from tuidesk.core.store.models import Department, Mailbox
 
@@ -65,8 +65,6 @@ RANGES: dict[str, tuple[int, int]] = {
 }
 ADDRESS_FIELDS = {"address", "reply_to", "error_forward_to", "error_forward_from"}
 ADDRESS_LIST_FIELDS = {"aliases"}
-REGEX_FIELDS = {"subject_pattern"}
-REGEX_LIST_FIELDS = {"autoreply_subject_patterns", "intro_patterns", "delimiter_patterns"}
 _ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmg]?)b?\s*$", re.I)
 
@@ -93,6 +91,19 @@ HELP: dict[str, str] = {
     "aliases": "other addresses delivered to this mailbox",
     "closed_ticket_policy": "reopen, new_linked, or hold a reply to a closed ticket",
     "error_behaviour": "keep (flagged), delete, or forward to error_forward_to",
+    "intro_patterns": "lines that introduce a quoted mail (On … wrote:), one regex per line, "
+    "003's /…/i form allowed; empty: shipped defaults; @defaults adds them",
+    "delimiter_patterns": "where the quoted mail starts, multi-line (\\R = line break); "
+    "empty: shipped defaults",
+    "body_parts_order": "text/html,text/plain or text/plain,text/html",
+    "exclude_attachment_types": "MIME types never imported, like application/zip or video/*",
+    "dangerous_extensions": "extensions never imported; empty: executables and scripts; "
+    "none: accept all",
+    "max_attachment_size": "bigger attachments are skipped (10M; 0: no limit)",
+    "image_min_size": "smaller images are skipped, like 100x20",
+    "attach_original": "attach the original .eml to a new ticket",
+    "new_contact_defaults": "field:value lines (name:, client:)",
+    "ticket_defaults": "field:value lines (priority:, ticket_type:, any field)",
     "host": "the server; for protocol graph empty (graph.microsoft.com) or a Graph root URL",
     "auth_method": "password, or OAuth2: oauth2_microsoft, oauth2_google, oauth2_other",
     "oauth_tenant_id": "Microsoft 365: the directory (tenant) ID or domain",
@@ -248,16 +259,7 @@ def validate(name: str, text: str) -> str:
                 parse_window(window)
             except ValueError as exc:
                 return str(exc)
-    if name in REGEX_FIELDS | REGEX_LIST_FIELDS:
-        patterns = [value] if name in REGEX_FIELDS else value.splitlines()
-        for pattern in filter(None, (p.strip() for p in patterns)):
-            try:
-                compiled = re.compile(pattern)
-            except re.error as exc:
-                return f"'{pattern}' is not a valid regular expression ({exc.msg})"
-            if name == "subject_pattern" and compiled.groups < 1:
-                return "the pattern needs one group around the ticket number, like \\[#(\\d{6})\\]"
-    return ""
+    return setting_problem(name, value)  # message rules: read as a poll reads them
 
 
 def _oauth_problem(name: str, value: str) -> str:

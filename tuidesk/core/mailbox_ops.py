@@ -64,8 +64,10 @@ def test_mailbox(mailbox: Mailbox, on_step: Step | None = None) -> TestReport:
         report.ok = True
     except TuideskError as exc:
         done = {name for name, _ in report.steps}
-        report.failed_step = report.failed_step or getattr(exc, "step", "") or next(
-            (s for s in _ORDER if s not in done), "connect"
+        report.failed_step = (
+            report.failed_step
+            or getattr(exc, "step", "")
+            or next((s for s in _ORDER if s not in done), "connect")
         )
         report.error = redact(exc.sentence)
     return report

@@ -26,8 +26,10 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from tuidesk.core.ingest.parse import ParsedAttachment
+if TYPE_CHECKING:
+    from tuidesk.core.ingest.parse import ParsedAttachment
 
 DEFAULT_DANGEROUS_EXTENSIONS: tuple[str, ...] = (
     # Windows executables, libraries and installers
@@ -202,7 +204,12 @@ def why_skipped(attachment: ParsedAttachment, name: str, rules: AttachmentRules)
 class KeptAttachment:
     attachment: ParsedAttachment
     filename: str  # sanitised
-    sha256: str
+
+    @property
+    def sha256(self) -> str:
+        """The key the store keeps the bytes under (computed only when asked: hashing
+        every attachment twice would cost the hot path)."""
+        return hashlib.sha256(self.attachment.data).hexdigest()
 
 
 def screen(
@@ -211,12 +218,11 @@ def screen(
     """The attachments to import, and one note per attachment that is not."""
     kept: list[KeptAttachment] = []
     notes: list[str] = []
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, bytes]] = set()
     for attachment in attachments:
         name = sanitize_filename(attachment.filename, _fallback_name(attachment))
         reason = why_skipped(attachment, name, rules)
-        digest = hashlib.sha256(attachment.data).hexdigest()
-        if not reason and (digest, name) in seen:
+        if not reason and (name, attachment.data) in seen:
             reason = "the same file is attached twice"
         if reason:
             notes.append(
@@ -224,8 +230,8 @@ def screen(
                 f"bytes) not imported: {reason}"
             )
             continue
-        seen.add((digest, name))
-        kept.append(KeptAttachment(attachment, name, digest))
+        seen.add((name, attachment.data))
+        kept.append(KeptAttachment(attachment, name))
     return kept, notes
 
 

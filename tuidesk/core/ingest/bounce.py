@@ -65,24 +65,30 @@ class DeliveryReport:
 EMPTY = DeliveryReport()
 
 
-def read_report(message: Message, text: str, sender: str, return_path: str) -> DeliveryReport:
+Parts = list[tuple[Message, str]]  # every part of a mail with its content type, in walk order
+
+
+def read_report(
+    message: Message, parts: Parts, text: str, sender: str, return_path: str
+) -> DeliveryReport:
     """Read the delivery report of ``message`` (a compat32 tree); never raises."""
     try:
-        return _read(message, text, sender, return_path)
+        return _read(message, parts, text, sender, return_path)
     except Exception:
         return EMPTY
 
 
-def _read(message: Message, text: str, sender: str, return_path: str) -> DeliveryReport:
+def _read(
+    message: Message, parts: Parts, text: str, sender: str, return_path: str
+) -> DeliveryReport:
     report_type = ""
-    if message.get_content_type() == "multipart/report":
+    if parts[0][1] == "multipart/report":
         report_type = (message.get_param("report-type") or "").strip().lower()
     has_status = has_returned = False
     ids: dict[str, None] = {}
     failed: dict[str, None] = {}
     actions: list[str] = []
-    for part in message.walk():
-        kind = part.get_content_type()
+    for part, kind in parts:
         if kind in _STATUS_TYPES:
             has_status = True
             _status_fields(part, failed, actions)
@@ -99,7 +105,7 @@ def _read(message: Message, text: str, sender: str, return_path: str) -> Deliver
         or bool(report_type)
         or bool(failed)
         or bool(_DAEMON.match(local) or _POSTMASTER.match(local))
-        or return_path.strip() in ("<>", "")
+        or return_path.strip() == "<>"
     )
     if bounce_like and text:
         for found in _INLINE_ID.findall(text):
@@ -168,18 +174,22 @@ def bounce_reason(mail: ParsedMail) -> str:
     if report.has_status:
         return "a delivery-status report"
     if report.report_type and report.report_type != "disposition-notification":
-        return f"a {report.report_type or 'delivery'} report"
+        return f"a {report.report_type} report"
     if mail.header("x-failed-recipients"):
         return "X-Failed-Recipients"
     sender = mail.from_addr
-    shown = mail.header("from").lower()
-    if _DAEMON.match(_local_part(sender)) or (not sender and "mailer-daemon" in shown):
+    local = _local_part(sender)
+    if _DAEMON.match(local) or (not sender and "mailer-daemon" in mail.header("from").lower()):
         return f"sent by {sender or 'MAILER-DAEMON'}"
+    postmaster = bool(_POSTMASTER.match(local))
+    empty_return_path = mail.header("return-path").strip() == "<>"
+    if not (postmaster or empty_return_path or not sender):
+        return ""  # the common case: no need to read the subject
     failure = bool(FAILURE_SUBJECT.search(mail.subject))
     evidence = failure or report.has_returned
-    if _POSTMASTER.match(_local_part(sender)) and evidence:
+    if postmaster and evidence:
         return f"sent by {sender} about a failed delivery"
-    if mail.header("return-path").strip() == "<>" and evidence:
+    if empty_return_path and evidence:
         return "empty Return-Path and a failed delivery"
     if not sender and failure:
         return "no sender and a delivery-failure subject"

@@ -2,6 +2,22 @@
 
 ``decide`` is pure: the pipeline gathers the facts from the store, calls it, and applies the
 decision in one transaction. Every branch says why, and the reason goes to the trace.
+
+The order of the rules is the order a careful operator would check them in:
+
+1. our own mail come back (a loop) is dropped;
+2. a bounce of mail we sent goes quietly onto that ticket and marks the address bouncing;
+   any other bounce is dropped;
+3. blocked and excluded senders, excluded subject keywords are dropped;
+4. an auto-reply is recorded quietly on the ticket it answers, except when it answers our own
+   automatic mail (a machine answering a machine: the start of a loop); otherwise dropped;
+5. mail without a sender, from one of our own mailboxes, or from a domain the mailbox does not
+   allow is held (or rejected, per setting);
+6. a reply: In-Reply-To/References first, then the subject pattern (only for the ticket's
+   contact, participants and client: a stranger who types a number is held); a closed ticket
+   is reopened, answered by a new linked ticket, or held (per mailbox);
+7. otherwise a new ticket, for a known contact, a new contact of the client whose domain it
+   is, or an unknown sender (held, created or rejected, per mailbox).
 """
 
 from __future__ import annotations
@@ -36,7 +52,12 @@ class Facts:
     contact_blocked: bool = False
     domain_client_id: int | None = None
     sender_blocked: bool = False
-    own_message: bool = False  # carries one of our outbound Message-IDs in In-Reply-To
+    own_message: bool = False  # its references include a mail we sent
+    answers_automatic: bool = False  # ... and that mail was automatic (a notification)
+    our_mail: bool = False  # its own Message-ID is one we generated: our mail came back
+    own_sender: bool = False  # sent from one of our mailboxes' addresses or aliases
+    returned_ticket: TicketFacts | None = None  # a bounce returned a mail we sent on this
+    returned_to: tuple[str, ...] = ()  # the recipients of that returned mail
 
 
 @dataclass(frozen=True)
@@ -51,61 +72,29 @@ class Decision:
     automatic: bool = False  # record quietly: no auto-response, no unread mark
     autorespond: bool = False
     bounce: bool = False
+    bounced: tuple[str, ...] = ()  # addresses to mark as bouncing
+    bounced_fallback: tuple[str, ...] = ()  # ... when none of those is a contact
 
 
 def decide(mail: ParsedMail, policy: MailboxPolicy, facts: Facts, kind: Classification) -> Decision:
+    dropped = _drop(mail, policy, facts, kind)
+    if dropped is not None:
+        return dropped
     sender = mail.from_addr
     domain = sender.rpartition("@")[2]
     if not sender:
         return Decision(HOLD, "no_sender", "the mail has no readable From address", contact="none")
-    if facts.sender_blocked or facts.contact_blocked:
-        return Decision(REJECT, "blocked_sender", f"{sender} is blocked", contact="none")
-    if sender in policy.excluded_senders or any(
-        domain == s.lstrip("@") for s in policy.excluded_senders if s.startswith("@")
-    ):
+    if facts.own_sender:
         return Decision(
-            REJECT, "excluded_sender", f"{sender} is an excluded sender", contact="none"
+            HOLD, "own_address", f"{sender} is one of our own mailboxes", contact="none"
         )
-    lowered = (mail.subject or "").lower()
-    for keyword in policy.excluded_keywords:
-        if keyword in lowered:
-            return Decision(
-                REJECT, "excluded_keyword", f"the subject contains '{keyword}'", contact="none"
-            )
-
-    ticket, via = _thread(facts)
-    if kind.bounce:
-        if ticket is not None and via == "header":
-            return Decision(
-                REPLY,
-                "bounce",
-                f"bounce of our mail on #{ticket.number:06d} ({kind.bounce})",
-                ticket_id=ticket.id,
-                automatic=True,
-                bounce=True,
-                contact="none",
-            )
-        return Decision(REJECT, "bounce", f"a bounce ({kind.bounce})", contact="none")
-    if facts.own_message and kind.auto_reply:
-        return Decision(REJECT, "loop", "an automatic answer to our own mail", contact="none")
-    if kind.auto_reply:
-        if ticket is not None and _may_write_to(ticket, sender, domain, via):
-            return Decision(
-                REPLY,
-                "auto_reply",
-                f"auto-reply recorded on #{ticket.number:06d} ({kind.auto_reply})",
-                ticket_id=ticket.id,
-                automatic=True,
-                contact="none",
-            )
-        return Decision(REJECT, "auto_reply", f"an auto-reply ({kind.auto_reply})", contact="none")
-
     if policy.allowed_domains and domain not in policy.allowed_domains:
         detail = f"{domain} is not an allowed domain of this mailbox"
         if policy.disallowed_domain_action == "reject":
             return Decision(REJECT, "domain_not_allowed", detail, contact="none")
         return Decision(HOLD, "domain_not_allowed", detail, contact="none")
 
+    ticket, via = _thread(facts)
     if ticket is not None and policy.behaviour != "create_only":
         if not _may_write_to(ticket, sender, domain, via):
             return Decision(
@@ -117,7 +106,6 @@ def decide(mail: ParsedMail, policy: MailboxPolicy, facts: Facts, kind: Classifi
                 contact="none",
             )
         return _reply(ticket, via, policy, facts, kind)
-
     if policy.behaviour == "update_only":
         return Decision(
             ERROR,
@@ -146,6 +134,78 @@ def decide(mail: ParsedMail, policy: MailboxPolicy, facts: Facts, kind: Classifi
     )
 
 
+def _drop(
+    mail: ParsedMail, policy: MailboxPolicy, facts: Facts, kind: Classification
+) -> Decision | None:
+    """Rules 1 to 4: loops, bounces, blocked senders, auto-replies."""
+    sender = mail.from_addr
+    domain = sender.rpartition("@")[2]
+    if facts.our_mail:
+        return Decision(REJECT, "loop", "our own outbound mail came back in", contact="none")
+    if kind.bounce:
+        return _bounce(mail, facts, kind)
+    if facts.sender_blocked or facts.contact_blocked:
+        return Decision(REJECT, "blocked_sender", f"{sender} is blocked", contact="none")
+    excluded = policy.excluded_senders
+    if sender and (sender in excluded or f"@{domain}" in excluded or domain in excluded):
+        return Decision(
+            REJECT, "excluded_sender", f"{sender} is an excluded sender", contact="none"
+        )
+    lowered = (mail.subject or "").lower()
+    for keyword in policy.excluded_keywords:
+        if keyword in lowered:
+            return Decision(
+                REJECT, "excluded_keyword", f"the subject contains '{keyword}'", contact="none"
+            )
+    if kind.auto_reply:
+        ticket, via = _thread(facts)
+        if facts.answers_automatic and via == "header":
+            return Decision(
+                REJECT,
+                "loop",
+                f"an automatic answer to our own automatic mail ({kind.auto_reply})",
+                contact="none",
+            )
+        if ticket is not None and _may_write_to(ticket, sender, domain, via):
+            return Decision(
+                REPLY,
+                "auto_reply",
+                f"auto-reply recorded on #{ticket.number:06d} ({kind.auto_reply})",
+                ticket_id=ticket.id,
+                automatic=True,
+                contact="none",
+            )
+        return Decision(REJECT, "auto_reply", f"an auto-reply ({kind.auto_reply})", contact="none")
+    return None
+
+
+def _bounce(mail: ParsedMail, facts: Facts, kind: Classification) -> Decision:
+    ticket = facts.returned_ticket
+    addresses = facts.returned_to
+    if ticket is None and facts.own_message and facts.header_ticket is not None:
+        ticket = facts.header_ticket  # a bounce that threads to our mail by its headers
+    if ticket is None:
+        return Decision(REJECT, "bounce", f"a bounce ({kind.bounce})", contact="none")
+    # Who failed: the report's recipients; when they are not contacts (a forwarding address
+    # failed further on), the recipients of our returned mail, else the ticket's contact.
+    failed = mail.report.failed
+    fallback = addresses or ((ticket.contact_email,) if ticket.contact_email else ())
+    if mail.report.delayed_only:
+        failed = fallback = ()
+    what = "a delay notice" if mail.report.delayed_only else "a bounce"
+    return Decision(
+        REPLY,
+        "bounce",
+        f"{what} of our mail on #{ticket.number:06d} ({kind.bounce})",
+        ticket_id=ticket.id,
+        automatic=True,
+        bounce=True,
+        bounced=failed or fallback,
+        bounced_fallback=fallback if failed else (),
+        contact="none",
+    )
+
+
 def _thread(facts: Facts) -> tuple[TicketFacts | None, str]:
     if facts.header_ticket is not None:
         return facts.header_ticket, "header"
@@ -156,7 +216,7 @@ def _thread(facts: Facts) -> tuple[TicketFacts | None, str]:
 
 def _may_write_to(ticket: TicketFacts, sender: str, domain: str, via: str) -> bool:
     if via == "header":
-        return True  # only someone who received our Message-ID can reply to it
+        return True  # only someone who received the thread's Message-IDs can reply to it
     return (
         sender == ticket.contact_email
         or sender in ticket.participants

@@ -33,6 +33,8 @@ def apply_operator_decision(
     with db.atomic():
         mail = parsed_record(record)
         applied = apply_decision(decision, mail, record.id, mailbox, policy, Directory.load())
+        for note in applied.notes:
+            trace("info", f"record {record.id}: {note}")
         kind = classify(mail, policy)
         after_ingest(
             state=applied.state,

@@ -1,7 +1,15 @@
 """Parse raw mail into plain data the rules can decide on.
 
-mail-parser first; the standard library where mail-parser is known to be wrong or gives up.
-Parsing never raises: what cannot be read becomes a defect, written to the trace.
+mail-parser first; the standard library where mail-parser is known to be wrong or gives up
+(FIELD-NOTES.md): 7bit iso-2022-jp bodies are decoded with ``get_content()``; attachments are
+read from the same MIME tree with ``get_payload(decode=True)`` (mail-parser hands binary
+payloads back base64-encoded, names nameless parts at random and ignores Content-Location);
+raw 8-bit headers (RFC 6532) are read as UTF-8, then Windows-1252. Parsing never raises: what
+cannot be read becomes a defect, written to the trace.
+
+This runs on the parse worker (``parse_pool``), so work that needs no mailbox settings is done
+here rather than on the busier main process: the HTML body rendered as text, the body and its
+new part for the default settings, and the delivery report of a bounce.
 """
 
 from __future__ import annotations
@@ -9,22 +17,38 @@ from __future__ import annotations
 import base64
 import email
 import email.policy
+import logging
+import quopri
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from email.header import decode_header, make_header
+from email.header import Header, decode_header
+from email.message import Message
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 
 import mailparser
 
 from tuidesk.core.clock import as_naive_utc
+from tuidesk.core.ingest.body import BodyText, body_of
+from tuidesk.core.ingest.bounce import EMPTY, DeliveryReport, read_report
+from tuidesk.core.ingest.html_text import html_to_text
 
 _MSGID = re.compile(r"<[^<>\s]+>")
+_SURROGATE = re.compile("[\udc80-\udcff]")  # raw bytes the parser kept as surrogate escapes
+_BODY_TYPES = ("text/plain", "text/html")
+MAX_DEFECTS = 20  # a mangled mail can have hundreds: the trace needs the first ones
+_ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+")
+_NAMED = re.compile(r'\s*(?:"([^"\\]*)"|([^"<>,;:@\\()]*?))\s*<([^<>\s@,;"()]+@[^<>\s@,;"()]+)>\s*')
+_BARE = re.compile(r'\s*<?([^<>\s@,;"()]+@[^<>\s@,;"()]+)>?\s*')
+
+# mail-parser logs every part it does not show as a body (delivery-status, images) as a
+# warning; on a terminal that would draw over the TUI. Defects reach the trace instead.
+logging.getLogger("mailparser").setLevel(logging.ERROR)
 
 
 @dataclass(frozen=True)
 class ParsedAttachment:
-    filename: str
+    filename: str  # decoded (RFC 2231, RFC 2047), not yet sanitised
     content_type: str
     data: bytes
     content_id: str = ""
@@ -49,6 +73,9 @@ class ParsedMail:
     content_type: str = "text/plain"
     attachments: tuple[ParsedAttachment, ...] = ()
     defects: tuple[str, ...] = ()
+    html_text: str = ""  # ``html`` rendered as readable text
+    report: DeliveryReport = EMPTY  # what a bounce says about the delivery
+    default_body: BodyText | None = None  # the body for the default order and patterns
 
     def header(self, name: str) -> str:
         return self.headers.get(name.lower(), "")
@@ -66,11 +93,50 @@ def message_ids(value: str | list | None) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def decode_words(value: str) -> str:
+def bytes_text(data: bytes, charset: str | None = None) -> str:
+    """Decode header or name bytes: the declared charset, else UTF-8, else Windows-1252."""
+    declared = (charset or "").lower()
+    if declared and declared not in ("unknown-8bit", "us-ascii", "none"):
+        try:
+            return data.decode(declared)
+        except (LookupError, UnicodeDecodeError):
+            pass
     try:
-        return str(make_header(decode_header(value)))
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", "replace")
+
+
+def _raw_text(value) -> str:
+    """A header value as text, with raw 8-bit bytes (a compat32 ``Header``) decoded."""
+    if value is None:
+        return ""
+    if isinstance(value, Header):
+        try:
+            return "".join(
+                bytes_text(chunk, charset) if isinstance(chunk, bytes) else chunk
+                for chunk, charset in decode_header(value)
+            )
+        except Exception:
+            return str(value)
+    text = str(value)
+    if _SURROGATE.search(text):
+        return bytes_text(text.encode("utf-8", "surrogateescape"))
+    return text
+
+
+def decode_words(value) -> str:
+    """A header value with its RFC 2047 encoded words decoded; never raises."""
+    text = _raw_text(value)
+    if "=?" not in text:
+        return text
+    try:
+        return "".join(
+            bytes_text(chunk, charset) if isinstance(chunk, bytes) else chunk
+            for chunk, charset in decode_header(text)
+        )
     except Exception:
-        return value
+        return text
 
 
 def parse_mail(raw: bytes) -> ParsedMail:
@@ -79,31 +145,60 @@ def parse_mail(raw: bytes) -> ParsedMail:
         return _with_mailparser(raw)
     except Exception as exc:  # mail-parser gave up: read what the standard library can
         fallback = _with_stdlib(raw)
-        return _replace_defects(fallback, (f"mail-parser failed: {type(exc).__name__}: {exc}",))
-
-
-def _replace_defects(mail: ParsedMail, extra: tuple[str, ...]) -> ParsedMail:
-    from dataclasses import replace
-
-    return replace(mail, defects=mail.defects + extra)
+        note = f"mail-parser failed: {type(exc).__name__}: {exc}"
+        return replace(fallback, defects=(*fallback.defects, note))
 
 
 def _with_mailparser(raw: bytes) -> ParsedMail:
     parsed = mailparser.parse_from_bytes(raw)
     message = parsed.message
-    headers = {k.lower(): _header_text(v) for k, v in message.items()}
-    defects = [str(d) for d in (parsed.defects_categories or [])]
+    defects = _defects(parsed)
     text = "\n".join(parsed.text_plain)
     html = "\n".join(parsed.text_html)
     if _needs_stdlib_body(message, text):
         text, html = _stdlib_bodies(raw, defects)
-    attachments = tuple(_attachments(parsed.attachments, defects))
+    return _assemble(message, text, html, defects)
+
+
+def _defects(parsed) -> list[str]:
+    """mail-parser's defects as "where: what" lines for the trace (at most MAX_DEFECTS)."""
+    lines: list[str] = []
+    for entry in parsed.defects or []:
+        for where, found in entry.items() if isinstance(entry, dict) else [("", entry)]:
+            for defect in found if isinstance(found, list) else [found]:
+                lines.append(f"{where}: {defect}" if where else str(defect))
+    if not lines:
+        lines = [str(d) for d in sorted(parsed.defects_categories or [])]
+    return lines[:MAX_DEFECTS]
+
+
+def _with_stdlib(raw: bytes) -> ParsedMail:
+    defects: list[str] = []
+    try:
+        message = email.message_from_bytes(raw, policy=email.policy.compat32)
+    except Exception as exc:
+        return ParsedMail(text=raw.decode("utf-8", "replace"), defects=(f"unparseable: {exc}",))
+    text, html = _stdlib_bodies(raw, defects)
+    try:
+        return _assemble(message, text, html, defects)
+    except Exception as exc:
+        return ParsedMail(text=text, html=html, defects=(*defects, f"unreadable headers: {exc}"))
+
+
+def _assemble(message: Message, text: str, html: str, defects: list[str]) -> ParsedMail:
+    headers: dict[str, str] = {}
+    for name, value in message.items():
+        headers.setdefault(name.lower(), " ".join(decode_words(value).split()))
     name, addr = _first_address(message.get_all("from") or [])
+    parts = [(part, part.get_content_type()) for part in message.walk()]
+    attachments = tuple(_attachments(parts, defects))
+    report = read_report(message, parts, text, addr, headers.get("return-path", ""))
+    html_text = html_to_text(html) if html else ""
     return ParsedMail(
-        message_id=(message_ids(message.get("message-id")) or ("",))[0],
-        in_reply_to=message_ids(message.get("in-reply-to")),
-        references=message_ids(message.get("references")),
-        subject=_clean_subject(decode_words(message.get("subject", "") or "")),
+        message_id=(message_ids(_raw_text(message.get("message-id"))) or ("",))[0],
+        in_reply_to=message_ids(_raw_text(message.get("in-reply-to"))),
+        references=message_ids(_raw_text(message.get("references"))),
+        subject=" ".join(decode_words(message.get("subject", "") or "").split()),
         from_name=name,
         from_addr=addr,
         to=_addresses(message.get_all("to") or []),
@@ -116,16 +211,10 @@ def _with_mailparser(raw: bytes) -> ParsedMail:
         content_type=message.get_content_type(),
         attachments=attachments,
         defects=tuple(defects),
+        html_text=html_text,
+        report=report,
+        default_body=body_of(text, html_text),
     )
-
-
-def _header_text(value) -> str:
-    text = decode_words(str(value)) if value is not None else ""
-    return " ".join(text.split())
-
-
-def _clean_subject(value: str) -> str:
-    return " ".join(value.split())
 
 
 def _first_address(values: list) -> tuple[str, str]:
@@ -134,31 +223,54 @@ def _first_address(values: list) -> tuple[str, str]:
 
 
 def _addresses(values: list) -> tuple[tuple[str, str], ...]:
+    """(name, lower-case address) pairs; names decoded after splitting, so an encoded
+    "Doe, John" stays one name."""
+    texts = [_raw_text(v) for v in values]
+    pairs = _simple_addresses(texts)
+    if pairs is None:
+        try:
+            pairs = getaddresses(texts)
+        except Exception:
+            pairs = [parseaddr(t) for t in texts]
     out = []
-    try:
-        pairs = getaddresses([decode_words(str(v)) for v in values])
-    except Exception:
-        pairs = [parseaddr(str(v)) for v in values]
     for name, addr in pairs:
         addr = addr.strip().strip("<>")
-        if "@" in addr:
-            out.append((name.strip(), addr.lower()))
+        if any(ch.isspace() for ch in addr):  # "Big Bug bb@bug.com": no angle brackets
+            words = addr.split()
+            found = [w for w in words if "@" in w]
+            addr = found[-1].strip("<>") if found else ""
+            name = name or " ".join(w for w in words if "@" not in w)
+        if _ADDRESS.fullmatch(addr):
+            out.append((" ".join(decode_words(name).split()), addr.lower()))
     return tuple(out)
+
+
+def _simple_addresses(texts: list[str]) -> list[tuple[str, str]] | None:
+    """The common single ``Name <a@b>`` or ``a@b`` header without the general parser (the
+    standard library's costs more than the rest of a header block); None otherwise."""
+    if len(texts) != 1:
+        return None
+    found = _NAMED.fullmatch(texts[0])
+    if found:
+        return [(found.group(1) or found.group(2) or "", found.group(3))]
+    found = _BARE.fullmatch(texts[0])
+    return [("", found.group(1))] if found else None
 
 
 def _date(value) -> datetime | None:
     if not value:
         return None
     try:
-        return as_naive_utc(parsedate_to_datetime(str(value)))
+        return as_naive_utc(parsedate_to_datetime(_raw_text(value)))
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
 
 
-def _needs_stdlib_body(message, text: str) -> bool:
+def _needs_stdlib_body(message: Message, text: str) -> bool:
     """mail-parser leaves 7bit iso-2022-jp bodies undecoded (escape sequences remain)."""
-    charsets = {c for c in message.get_charsets() if c}
-    return any(c.lower().startswith("iso-2022") for c in charsets) or "\x1b$" in text
+    if "\x1b$" in text:
+        return True
+    return any("iso-2022" in str(part.get("content-type") or "").lower() for part in message.walk())
 
 
 def _stdlib_bodies(raw: bytes, defects: list[str]) -> tuple[str, str]:
@@ -169,65 +281,103 @@ def _stdlib_bodies(raw: bytes, defects: list[str]) -> tuple[str, str]:
         if part.is_multipart() or part.get_content_disposition() == "attachment":
             continue
         kind = part.get_content_type()
-        if kind not in ("text/plain", "text/html"):
+        if kind not in _BODY_TYPES:
             continue
         try:
             content = part.get_content()
         except Exception as exc:
             defects.append(f"undecodable {kind} part: {exc}")
             payload = part.get_payload(decode=True) or b""
-            content = payload.decode("utf-8", "replace")
+            content = bytes_text(payload if isinstance(payload, bytes) else b"")
         (text_parts if kind == "text/plain" else html_parts).append(content)
     return "\n".join(text_parts), "\n".join(html_parts)
 
 
-def _attachments(items: list[dict], defects: list[str]):
-    for item in items:
-        payload = item.get("payload", "")
-        try:
-            if item.get("binary"):
-                data = base64.b64decode(payload)
-            elif isinstance(payload, bytes):
-                data = payload
-            else:
-                data = str(payload).encode(item.get("charset") or "utf-8", "replace")
-        except Exception as exc:
-            defects.append(f"attachment {item.get('filename')!r} could not be decoded: {exc}")
+def _attachments(parts: list[tuple[Message, str]], defects: list[str]):
+    """The attachment parts, as mail-parser chooses them: a part with a file name, a part
+    with a Content-ID that is not a text body (an inline image), an RTF part, a part marked
+    as an attachment, and an attached mail (as an .eml file)."""
+    for part, kind in parts:
+        if kind in _BODY_TYPES and _plain_body(part):
             continue
-        content_id = (item.get("content-id") or "").strip().strip("<>")
-        disposition = (item.get("content-disposition") or "").lower()
-        filename = decode_words(item.get("filename") or "") or content_id or "attachment"
+        disposition = (part.get_content_disposition() or "").lower()
+        if part.is_multipart():
+            if kind in ("message/rfc822", "message/global") and disposition == "attachment":
+                data = _attached_mail(part, defects)
+                name = _filename(part) or "attached-message.eml"
+                yield ParsedAttachment(name, kind, data)
+            continue
+        name = _filename(part)
+        content_id = _raw_text(part.get("content-id")).strip().strip("<>")
+        if not (
+            name
+            or (content_id and kind not in _BODY_TYPES)
+            or part.get_content_subtype() == "rtf"
+            or disposition == "attachment"
+        ):
+            continue
+        try:
+            data = part.get_payload(decode=True)
+        except Exception as exc:
+            defects.append(f"attachment {name or kind!r} could not be decoded: {exc}")
+            continue
+        if not isinstance(data, bytes):
+            data = b""
         yield ParsedAttachment(
-            filename=filename,
-            content_type=(item.get("mail_content_type") or "application/octet-stream").lower(),
+            filename=name or _location_name(part) or content_id,
+            content_type=kind,
             data=data,
             content_id=content_id,
-            inline=bool(content_id) and not disposition.startswith("attachment"),
+            inline=bool(content_id) and disposition != "attachment",
         )
 
 
-def _with_stdlib(raw: bytes) -> ParsedMail:
-    defects: list[str] = []
-    try:
-        message = email.message_from_bytes(raw, policy=email.policy.compat32)
-    except Exception as exc:
-        return ParsedMail(text=raw.decode("utf-8", "replace"), defects=(f"unparseable: {exc}",))
-    headers = {k.lower(): _header_text(v) for k, v in message.items()}
-    text, html = _stdlib_bodies(raw, defects)
-    name, addr = _first_address(message.get_all("from") or [])
-    return ParsedMail(
-        message_id=(message_ids(message.get("message-id")) or ("",))[0],
-        in_reply_to=message_ids(message.get("in-reply-to")),
-        references=message_ids(message.get("references")),
-        subject=_clean_subject(decode_words(str(message.get("subject", "") or ""))),
-        from_name=name,
-        from_addr=addr,
-        to=_addresses(message.get_all("to") or []),
-        cc=_addresses(message.get_all("cc") or []),
-        date=_date(message.get("date")),
-        text=text,
-        html=html,
-        headers=headers,
-        content_type=message.get_content_type(),
-        defects=tuple(defects),
+def _plain_body(part: Message) -> bool:
+    """A text part with no disposition, Content-ID or name: a body, never an attachment
+    (checked without parsing parameters: most parts of most mail are these)."""
+    return (
+        part.get("content-disposition") is None
+        and part.get("content-id") is None
+        and "name" not in str(part.get("content-type") or "").lower()
     )
+
+
+def _filename(part: Message) -> str:
+    try:
+        name = part.get_filename()  # RFC 2231 parameters are collapsed here
+        if name and "\ufffd" in name:  # raw UTF-8 in the header: read it from its text
+            name = _reread_filename(part) or name
+    except Exception:
+        name = None
+    return " ".join(decode_words(name).split()) if name else ""
+
+
+def _reread_filename(part: Message) -> str | None:
+    copy = Message()
+    for header in ("content-disposition", "content-type"):
+        if part.get(header) is not None:
+            copy[header] = _raw_text(part.get(header))
+    return copy.get_filename()
+
+
+def _location_name(part: Message) -> str:
+    location = _raw_text(part.get("content-location")).strip()
+    return location.rstrip("/").rpartition("/")[2] if location else ""
+
+
+def _attached_mail(part: Message, defects: list[str]) -> bytes:
+    inner = part.get_payload()
+    encoding = str(part.get("content-transfer-encoding") or "").strip().lower()
+    try:
+        if isinstance(inner, list) and inner:
+            if encoding in ("base64", "quoted-printable"):
+                # not allowed by RFC 2046 but sent by some clients: the parser took the
+                # encoded text for a header-less mail; decode it instead
+                text = str(inner[0].get_payload()).encode("ascii", "replace")
+                if encoding == "base64":
+                    return base64.b64decode(text)
+                return quopri.decodestring(text)
+            return inner[0].as_bytes()
+    except Exception as exc:
+        defects.append(f"attached mail could not be read: {exc}")
+    return b""

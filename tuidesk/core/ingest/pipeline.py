@@ -73,6 +73,8 @@ def process_record(
         f"{decision.detail}",
     )
     applied = apply_decision(decision, mail, stored.id, mailbox, policy, directory)
+    for note in applied.notes:
+        trace("info", f"{label}: {note}")
     after_ingest(
         state=applied.state,
         reason=decision.reason,

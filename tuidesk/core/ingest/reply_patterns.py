@@ -72,9 +72,10 @@ DEFAULT_DELIMITER_PATTERNS: tuple[str, ...] = (
 )
 
 # Signatures are not per mailbox: these are conventions of clients, not of a help desk.
-SIGNATURE_SEPARATOR = re.compile(r"^--[ \t]?$")  # RFC 3676's "-- ", often sent as "--"
+# Each matches a whole line of a text that starts with a line break (see compile_reply_pattern).
+SIGNATURE_SEPARATOR = re.compile(r"\n--[ \t]?(?=\n|\Z)")  # RFC 3676's "-- ", often "--"
 MOBILE_SIGNATURE = re.compile(
-    r"^(?:"
+    r"\n[ \t]*(?:"
     r"(?:sent from|sent with|envoyé (?:de|depuis|avec)|enviado (?:desde|de|do|com|con)|"
     r"inviato (?:da|dal|con)|verzonden (?:vanaf|met|van)|verstuurd (?:vanaf|met)|"
     r"gesendet (?:von|mit|vom))"
@@ -85,7 +86,7 @@ MOBILE_SIGNATURE = re.compile(
     r"obter|baixar|download) outlook (?:for|pour|für|para|per|voor)(?: [\w.+'()-]+){1,2}"
     r"(?: ?<[^>\n]*>)?"
     r"|outlook (?:für|voor)(?: [\w.+'()-]+){1,2} (?:beziehen|downloaden)(?: ?<[^>\n]*>)?"
-    r")[ \t]*\.?$",
+    r")[ \t]*\.?[ \t]*(?=\n|\Z)",
     re.IGNORECASE,
 )
 # "-Abhishek", "--Jane Doe" closing a mail: a dash glued to a name (a list item has a space)

@@ -33,6 +33,7 @@ from tuidesk.core.ingest.reply_patterns import (
 )
 
 _BLANK_RUNS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 _ATTRIBUTION_HINT = re.compile(r"[@\d]")
 
 
@@ -115,30 +116,25 @@ def _drop_trailing_quote(text: str) -> str:
 
 def strip_signature(text: str) -> str:
     """``text`` without its signature (see the module docstring for what counts as one)."""
-    lines = text.split("\n")
-    seen_text = False
-    for index, line in enumerate(lines):
-        stripped = line.strip()
-        if seen_text and (
-            SIGNATURE_SEPARATOR.match(line.rstrip("\n")) or MOBILE_SIGNATURE.match(stripped)
-        ):
-            lines = lines[:index]
-            break
-        seen_text = seen_text or bool(stripped)
-    end = len(lines)
-    while end and not lines[end - 1].strip():
-        end -= 1
-    start = end
-    while start and lines[start - 1].strip():
-        start -= 1
+    padded = "\n" + text
+    cut = len(padded)
+    for pattern in (SIGNATURE_SEPARATOR, MOBILE_SIGNATURE):
+        for found in pattern.finditer(padded, 0, cut):
+            if padded[: found.start()].strip():  # a signature follows some text
+                cut = found.start()
+                break
+    text = padded[1:cut]
+    body = text.rstrip()
+    paragraphs = _PARAGRAPH_BREAK.split(body)
+    last = paragraphs[-1].strip("\n")
     if (
-        start > 0
-        and end - start <= 4
-        and SIGN_OFF.match(lines[start].strip())
-        and any(line.strip() for line in lines[:start])
+        len(paragraphs) > 1
+        and last.count("\n") < 4
+        and SIGN_OFF.match(last.split("\n", 1)[0].strip())
+        and any(p.strip() for p in paragraphs[:-1])
     ):
-        end = start
-    return "\n".join(lines[:end])
+        return body[: len(body) - len(paragraphs[-1])].rstrip()
+    return text
 
 
 def tidy(text: str) -> str:

@@ -40,7 +40,8 @@ def sender_id(
     if mailbox_id:
         can_send = sql.value(
             'SELECT "smtp_enabled" OR "send_via" = ? FROM "mailbox" WHERE "id" = ?',
-            "graph", mailbox_id,
+            "graph",
+            mailbox_id,
         )
         if can_send and role == "outgoing":
             return mailbox_id

@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
 from tuidesk.core.settings import load_settings
-from tuidesk.core.store.models import Ticket
+from tuidesk.core.store.models import Department, Mailbox, Ticket
 from tuidesk.ui.app import TuideskApp, binding_ids
 from tuidesk.ui.screens.queue import QueueScreen, short_count
 from tuidesk.ui.screens.thread import ThreadEntry, ThreadScreen
@@ -23,6 +24,7 @@ pytest_plugins = ["ui_fixtures"]
 SIZE = (80, 24)
 Settle = Callable[[Pilot[Any]], Awaitable[None]]
 MakeApp = Callable[..., TuideskApp]
+Choose = Callable[[Pilot[Any], str], Awaitable[None]]
 
 
 def table_of(app: TuideskApp) -> DataTable[Text]:
@@ -197,6 +199,125 @@ async def test_rows_are_read_a_page_at_a_time_as_the_cursor_moves_down(
         assert table_of(app).row_count == Ticket.select().count() == 25
 
 
+# --- filters and actions on the ticket under the cursor ----------------------------------
+
+
+async def test_f_filters_the_queue_by_department(
+    demo_database: Path, make_app: MakeApp, settle: Settle, choose: Choose
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("5", "f")
+        await choose(pilot, "Department…")
+        await choose(pilot, "Billing")
+        assert set(column(app, "department")) == {"Billing"}
+        assert table_of(app).row_count == (
+            Ticket.select().join(Department).where(Department.name == "Billing").count()
+        )
+        assert "Billing ·" in summary(app)
+
+
+async def test_f_filters_the_queue_by_agent(
+    demo_database: Path, make_app: MakeApp, settle: Settle, choose: Choose
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("5", "f")
+        await choose(pilot, "Agent…")
+        await choose(pilot, "Lena Novak")
+        assert set(column(app, "assignee")) == {"Lena Novak"}
+
+
+async def test_f_filters_the_queue_by_priority_and_shift_f_clears_every_filter(
+    demo_database: Path, make_app: MakeApp, settle: Settle, choose: Choose
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f")
+        await choose(pilot, "Priority…")
+        await choose(pilot, "urgent")
+        assert set(column(app, "priority")) == {"urgent"}
+        await pilot.press("F")
+        await settle(pilot)
+        assert table_of(app).row_count == Ticket.select().where(Ticket.status != "closed").count()
+        assert "urgent" not in summary(app)
+
+
+async def test_the_palette_filters_the_queue_by_mailbox(
+    demo_database: Path, make_app: MakeApp, settle: Settle, add_ticket: Callable[..., Ticket]
+) -> None:
+    other = Mailbox.create(name="sales-inbox", address="sales@helpdesk.example")
+    elsewhere = add_ticket("Came in by the sales address")
+    Ticket.update(mailbox=other).where(Ticket.id == elsewhere.id).execute()
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p", *"mailbox sales-inbox")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert column(app, "subject") == ["Came in by the sales address"]
+        assert "sales-inbox" in summary(app)
+
+
+async def test_a_assigns_the_ticket_under_the_cursor_to_the_operator(
+    demo_database: Path, make_app: MakeApp, settle: Settle
+) -> None:
+    app = make_app(operator_name="Olga Operator", operator_email="olga@helpdesk.example")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("down", "a")
+        await settle(pilot)
+        ticket_id = app.screen.rows[1].ticket_id
+        assert column(app, "assignee")[1] == "Olga Operator"
+        assert table_of(app).cursor_row == 1
+    assert Ticket.get_by_id(ticket_id).assignee.email == "olga@helpdesk.example"
+
+
+async def test_without_an_operator_address_assigning_to_me_says_what_to_set(
+    demo_database: Path, make_app: MakeApp, settle: Settle
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        assert any("[operator] email" in n.message for n in app._notifications)
+
+
+async def test_x_closes_the_ticket_under_the_cursor(
+    demo_database: Path, make_app: MakeApp, settle: Settle
+) -> None:
+    app = make_app(operator_name="Olga Operator", operator_email="olga@helpdesk.example")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        ticket_id = app.screen.rows[0].ticket_id
+        await pilot.press("x")
+        await settle(pilot)
+        assert ticket_id not in [row.ticket_id for row in app.screen.rows]  # active: gone
+    assert Ticket.get_by_id(ticket_id).status == "closed"
+
+
+async def test_p_and_t_change_priority_and_status(
+    demo_database: Path, make_app: MakeApp, settle: Settle, choose: Choose
+) -> None:
+    app = make_app(operator_name="Olga Operator", operator_email="olga@helpdesk.example")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("5", "slash", *"Printer", "enter")
+        await settle(pilot)
+        await pilot.press("p")
+        await choose(pilot, "low")
+        await pilot.press("t")
+        await choose(pilot, "pending")
+        assert (column(app, "priority"), column(app, "status")) == (["low"], ["pending"])
+    ticket = Ticket.get(Ticket.subject == "Printer on 2nd floor shows offline")
+    assert (ticket.priority, ticket.status) == ("low", "pending")
+
+
 # --- the thread ----------------------------------------------------------------------------
 
 
@@ -231,7 +352,7 @@ async def test_the_thread_lists_attachments(
         await settle(pilot)
         await pilot.press("enter")
         await pilot.pause()
-        texts = [str(s.content) for s in app.screen.query(".entry-attachments").results(Static)]
+        texts = [str(s.content) for s in app.screen.query(".entry-body").results(Static)]
         assert any("vpn-client.log" in text for text in texts)
 
 
@@ -258,12 +379,54 @@ async def test_mail_text_with_escapes_and_markup_is_shown_inert(
 async def test_a_key_remapped_in_the_settings_keymap_works(
     demo_database: Path, make_app: MakeApp, settle: Settle
 ) -> None:
-    app = make_app(keymap={"queue.filter.closed": "c"})
+    app = make_app(keymap={"queue.filter.closed": "c"})  # c is free on the queue
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("c")
         await settle(pilot)
         assert set(column(app, "status")) == {"closed"}
+
+
+async def test_a_thread_key_remapped_in_the_keymap_works(
+    demo_database: Path, make_app: MakeApp, settle: Settle
+) -> None:
+    app = make_app(keymap={"thread.reply": "e"})
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "ComposeScreen"
+
+
+async def test_a_click_on_a_ticket_opens_its_thread(
+    demo_database: Path, make_app: MakeApp, settle: Settle
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        second = app.screen.rows[1].ticket_id
+        await pilot.click("#queue-table", offset=(20, 2))  # the header is row 0
+        await settle(pilot)
+        if not isinstance(app.screen, ThreadScreen):  # the first click moved the cursor there
+            await pilot.click("#queue-table", offset=(20, 2))
+            await settle(pilot)
+        assert isinstance(app.screen, ThreadScreen)
+        assert app.screen.ticket_id == second
+
+
+async def test_the_palette_switches_to_review(
+    demo_database: Path, make_app: MakeApp, settle: Settle
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p", *"Go to Review")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.current_mode == "review"
 
 
 async def test_an_unknown_binding_id_in_the_keymap_is_reported(
@@ -275,7 +438,19 @@ async def test_an_unknown_binding_id_in_the_keymap_is_reported(
         assert any("queue.no-such-thing" in n.message for n in app._notifications)
 
 
-def test_every_binding_has_an_id() -> None:
+def test_every_binding_of_every_screen_has_an_id() -> None:
+    from tuidesk.ui.app import binding_owners
+
+    missing = [
+        f"{owner.__name__}: {binding.key}"
+        for owner in binding_owners()
+        for binding in owner.BINDINGS
+        if not isinstance(binding, Binding) or not binding.id
+    ]
+    assert missing == []
+
+
+def test_the_binding_ids_name_the_main_actions() -> None:
     assert {"app.quit", "app.help", "queue.open", "queue.search", "thread.back"} <= binding_ids()
     assert {f"queue.filter.{s}" for s in ("active", "open", "pending", "closed", "all")} <= (
         binding_ids()

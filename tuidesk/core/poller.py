@@ -48,6 +48,7 @@ class PollResult:
     errors: int = 0
     duration_ms: int = 0
     new_ticket_ids: list[int] = field(default_factory=list)
+    replied_ticket_ids: list[int] = field(default_factory=list)
 
     def count(self, outcome: Outcome) -> None:
         if outcome.state == "ticket_created":
@@ -56,6 +57,8 @@ class PollResult:
                 self.new_ticket_ids.append(outcome.ticket_id)
         elif outcome.state == "reply_added":
             self.replied += 1
+            if outcome.ticket_id and outcome.ticket_id not in self.replied_ticket_ids:
+                self.replied_ticket_ids.append(outcome.ticket_id)
         elif outcome.state == "held_for_review":
             self.held += 1
         elif outcome.state == "rejected":

@@ -6,6 +6,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import ClassVar
 
 from textual.app import App
@@ -45,9 +46,9 @@ class TuideskApp(PollingMixin, ActionsMixin, App[int]):
     DEFAULT_MODE = "queue"
     COMMANDS = App.COMMANDS | {TuideskCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True, show=False),
         Binding("question_mark", "toggle_help", "Keys", id="app.help"),
-        Binding("f2", "switch_mode('queue')", "Queue", id="app.mode.queue", show=False),
+        Binding("f2", "switch_mode('queue')", "Queue", id="app.mode.queue"),
         Binding("f3", "switch_mode('review')", "Review", id="app.mode.review"),
         Binding(
             "ctrl+p", "command_palette", "Palette", id="app.palette", show=False, priority=True
@@ -82,6 +83,11 @@ class TuideskApp(PollingMixin, ActionsMixin, App[int]):
 
     def on_unmount(self) -> None:
         self.stop_polling()
+
+    def attachments_dir(self) -> Path:
+        """Where attachments are saved unless the operator names another folder."""
+        chosen = self.context.settings.attachments_dir
+        return Path(chosen).expanduser() if chosen else self.context.paths.attachments
 
     def publish_changes(self, changes: Changes) -> None:
         """Tell every screen what changed in the store; each reads again what it shows."""
@@ -127,31 +133,50 @@ class TuideskApp(PollingMixin, ActionsMixin, App[int]):
         else:
             self.action_show_help_panel()
 
-    async def action_switch_mode(self, mode: str) -> None:
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The key of the mode on show is left out of the footer."""
+        on_show = action == "switch_mode" and parameters and parameters[0] == self.current_mode
+        return not on_show
+
+    def go_to(self, mode: str) -> None:
+        """Show the mode ``mode`` (queue, review) as it was left."""
         if mode in self.MODES and mode != self.current_mode:
-            await self.switch_mode(mode)
+            self.switch_mode(mode)
+
+    async def action_switch_mode(self, mode: str) -> None:
+        self.go_to(mode)
 
 
-def binding_ids() -> set[str]:
-    """Every binding id a [keymap] entry may name."""
+def binding_owners() -> list[type]:
+    """Every class of the UI that declares key bindings."""
+    from tuidesk.ui.screens.attachments import SaveAttachmentsScreen
+    from tuidesk.ui.screens.compose import PreviewScreen
+    from tuidesk.ui.screens.create_ticket import CreateTicketScreen
     from tuidesk.ui.screens.pickers import ChoiceScreen, PromptScreen
 
-    ids: set[str] = set()
-    owners = (
+    return [
         TuideskApp,
         QueueScreen,
         TicketTable,
         ThreadScreen,
         ComposeScreen,
+        PreviewScreen,
         ReviewScreen,
         ChoiceScreen,
         PromptScreen,
-    )
-    for owner in owners:
-        for binding in owner.BINDINGS:
-            if isinstance(binding, Binding) and binding.id:
-                ids.add(binding.id)
-    return ids
+        SaveAttachmentsScreen,
+        CreateTicketScreen,
+    ]
+
+
+def binding_ids() -> set[str]:
+    """Every binding id a [keymap] entry may name."""
+    return {
+        binding.id
+        for owner in binding_owners()
+        for binding in owner.BINDINGS
+        if isinstance(binding, Binding) and binding.id
+    }
 
 
 def run_tui(context: AppContext, *, poll: bool = True) -> int:

@@ -145,8 +145,22 @@ def load_thread(ticket_id: int) -> ThreadView | None:
     )
     if row is None:
         return None
-    (_id, number, subject, status, priority, contact_name, contact_email, client,
-     department_id, department, agent_id, agent, mailbox, unread) = row  # fmt: skip
+    (
+        _id,
+        number,
+        subject,
+        status,
+        priority,
+        contact_name,
+        contact_email,
+        client,
+        department_id,
+        department,
+        agent_id,
+        agent,
+        mailbox,
+        unread,
+    ) = row
     contact = ""
     if contact_email:
         contact = f"{contact_name} <{contact_email}>" if contact_name else contact_email
@@ -211,8 +225,18 @@ def _entries(ticket_id: int) -> list[EntryView]:
         for message_id, state, error in outbox.tuples():
             deliveries[message_id] = (state, error)
     entries = []
-    for (message_id, direction, automatic, author, email, date, created, new_part, full_text,
-         html) in messages:  # fmt: skip
+    for (
+        message_id,
+        direction,
+        automatic,
+        author,
+        email,
+        date,
+        created,
+        new_part,
+        full_text,
+        html,
+    ) in messages:
         if not new_part.strip() and not full_text.strip() and html:
             full_text = html_to_text(html)
         shown, quoted = split_quoted(new_part, full_text)
@@ -301,13 +325,25 @@ class PollStatus:
 
 def read_poll_status(polling: bool, last_round: datetime | None = None) -> PollStatus:
     states = tuple(
-        MailboxState(m.id, m.name, m.status, m.failing, m.consecutive_failures, m.last_error,
-                     m.last_success_at)
+        MailboxState(
+            m.id,
+            m.name,
+            m.status,
+            m.failing,
+            m.consecutive_failures,
+            m.last_error,
+            m.last_success_at,
+        )
         for m in Mailbox.select(
-            Mailbox.id, Mailbox.name, Mailbox.status, Mailbox.failing,
-            Mailbox.consecutive_failures, Mailbox.last_error, Mailbox.last_success_at,
+            Mailbox.id,
+            Mailbox.name,
+            Mailbox.status,
+            Mailbox.failing,
+            Mailbox.consecutive_failures,
+            Mailbox.last_error,
+            Mailbox.last_success_at,
         ).order_by(Mailbox.name)
-    )  # fmt: skip
+    )
     outbox = dict(
         Outbox.select(Outbox.state, fn.COUNT(Outbox.id))
         .where(Outbox.state.in_(["queued", "sending", "failed"]))

@@ -6,6 +6,7 @@ one of these; the handler, on the UI thread, updates what is shown.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,7 @@ class Changes:
     ticket_ids: frozenset[int] = frozenset()
     queue: bool = True
     review: bool = False
+    any_ticket: bool = False  # mail was added to tickets not named (a poll's replies)
 
 
 # --- the queue -----------------------------------------------------------------------------
@@ -35,13 +37,21 @@ class QueuePageLoaded(Message):
     """A page of the queue arrived from the database.
 
     ``generation`` tells a page of the current filter from a late one of a previous filter;
-    ``counts`` (per status filter) comes with the first page of a filter only.
+    the counts per status come apart, in :class:`QueueCounted`.
     """
 
     generation: int
     offset: int
     rows: list[QueueRow]
-    counts: dict[str, int] | None
+    last: bool = False  # fewer rows than asked for: nothing more to read
+
+
+@dataclass
+class QueueCounted(Message):
+    """How many tickets each status filter shows, with the rest of the filter applied."""
+
+    generation: int
+    counts: dict[str, int]
 
 
 @dataclass
@@ -62,6 +72,15 @@ class ThreadLoaded(Message):
     ticket_id: int
     generation: int
     view: ThreadView | None
+    error: str = ""
+
+
+@dataclass
+class PreviewReady(Message):
+    """A reply rendered as the customer will get it (or why it could not be)."""
+
+    subject: str
+    text: str
     error: str = ""
 
 
@@ -92,6 +111,8 @@ class ActionDone(Message):
     poll_mailbox_ids: tuple[int, ...] = ()
     send_now: bool = False
     result: object = None
+    queue: bool = True
+    on_success: Callable[[Any], None] | None = None
 
 
 @dataclass
@@ -102,6 +123,7 @@ class ActionFailed(Message):
     error: str
     ticket_ids: tuple[int, ...] = ()
     record_ids: tuple[int, ...] = ()
+    on_failure: Callable[[str], None] | None = None
 
 
 # --- the poll worker -----------------------------------------------------------------------

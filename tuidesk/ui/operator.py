@@ -38,6 +38,9 @@ class ActionRequest:
     record_ids: tuple[int, ...] = ()
     send_now: bool = False
     poll_records: bool = False
+    queue: bool = True
+    on_success: Callable[[Any], None] | None = None
+    on_failure: Callable[[str], None] | None = None
 
 
 def error_sentence(exc: BaseException) -> str:
@@ -70,7 +73,7 @@ class ActionsMixin:
 
         return Actor.from_settings(self._tuidesk.context.settings)
 
-    def run_action(
+    def perform(
         self,
         description: str,
         call: Callable[[], Any],
@@ -80,12 +83,31 @@ class ActionsMixin:
         record_ids: Sequence[int] = (),
         send_now: bool = False,
         poll_records: bool = False,
+        queue: bool = True,
+        on_success: Callable[[Any], None] | None = None,
+        on_failure: Callable[[str], None] | None = None,
     ) -> None:
-        """Run ``call`` in a worker; ``description`` names it in errors ("close #123456")."""
+        """Run ``call`` in a worker; ``description`` names it in errors ("close #123456").
+
+        ``notice`` (a sentence, or a function of the result) is toasted on success; the views
+        of ``ticket_ids`` (and the queue, unless ``queue`` is false) and of held mail, when
+        ``record_ids`` are given, are read again. ``send_now`` sends the outbox at once;
+        ``poll_records`` polls the mailboxes of ``record_ids`` at once. ``on_success`` and
+        ``on_failure`` are called on the UI thread with the result or the error sentence."""
         self._action_worker(
-            ActionRequest(description, call, notice, tuple(ticket_ids), tuple(record_ids),
-                          send_now, poll_records)
-        )  # fmt: skip
+            ActionRequest(
+                description,
+                call,
+                notice,
+                tuple(ticket_ids),
+                tuple(record_ids),
+                send_now,
+                poll_records,
+                queue,
+                on_success,
+                on_failure,
+            )
+        )
 
     @work(thread=True, exit_on_error=False, group="actions")
     def _action_worker(self, request: ActionRequest) -> None:
@@ -97,25 +119,42 @@ class ActionsMixin:
                     mailboxes = _mailboxes_of(request.record_ids) if request.poll_records else ()
             except Exception as exc:
                 app.post_message(
-                    ActionFailed(request.description, error_sentence(exc), request.ticket_ids,
-                                 request.record_ids)
-                )  # fmt: skip
+                    ActionFailed(
+                        request.description,
+                        error_sentence(exc),
+                        request.ticket_ids,
+                        request.record_ids,
+                        request.on_failure,
+                    )
+                )
                 return
         notice = request.notice(result) if callable(request.notice) else request.notice
         app.post_message(
-            ActionDone(request.description, notice, request.ticket_ids, request.record_ids,
-                       mailboxes, request.send_now, result)
-        )  # fmt: skip
+            ActionDone(
+                request.description,
+                notice,
+                request.ticket_ids,
+                request.record_ids,
+                mailboxes,
+                request.send_now,
+                result,
+                request.queue,
+                request.on_success,
+            )
+        )
 
     def on_action_done(self, message: ActionDone) -> None:
         app = self._tuidesk
         if message.notice:
             app.notify(message.notice, timeout=4, markup=False)
-        app.publish_changes(
-            Changes(frozenset(message.ticket_ids), queue=True, review=bool(message.record_ids))
-        )
+        if message.on_success is not None:
+            message.on_success(message.result)
+        if message.ticket_ids or message.record_ids or message.queue:
+            app.publish_changes(
+                Changes(frozenset(message.ticket_ids), message.queue, bool(message.record_ids))
+            )
         if message.send_now or message.poll_mailbox_ids:
-            app.request_poll(message.poll_mailbox_ids)
+            app.request_poll(message.poll_mailbox_ids)  # () when only the outbox is owed
         else:
             app.read_status()
 
@@ -128,9 +167,12 @@ class ActionsMixin:
             timeout=10,
             markup=False,
         )
-        app.publish_changes(
-            Changes(frozenset(message.ticket_ids), queue=True, review=bool(message.record_ids))
-        )
+        if message.on_failure is not None:
+            message.on_failure(message.error)
+        if message.ticket_ids or message.record_ids:
+            app.publish_changes(
+                Changes(frozenset(message.ticket_ids), queue=True, review=bool(message.record_ids))
+            )
 
 
 def _mailboxes_of(record_ids: Sequence[int]) -> tuple[int, ...]:

@@ -6,19 +6,20 @@ the next round (never an interval), so two rounds, and so two polls of one mailb
 overlap. An operator action that owes a mailbox a poll (a held mail dealt with) or a reply to
 send asks for a round at once; if one is running, the next one starts as soon as it ends.
 
-Peewee keeps a connection per thread on the one database object, so the worker reads and writes
+Peewee keeps a connection per thread on the one database object, so the round reads and writes
 through the same bound models as the screens, on its own SQLite connection (closed after each
-round), and the UI keeps drawing while a poll waits on a server.
+round), and the UI keeps drawing while a poll waits on a server. The round runs on a daemon
+thread that the worker waits for, so quitting never waits for a hung server's timeout.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.timer import Timer
-from textual.worker import get_current_worker
 
 from tuidesk.core.clock import utcnow
 from tuidesk.core.poller import Poller, fetching_enabled, why_not_due
@@ -30,12 +31,15 @@ from tuidesk.ui.data import (
     read_poll_status,
     seconds_until_next_poll,
     ticket_labels,
+    tickets_of_outbox_since,
 )
 from tuidesk.ui.messages import Changes, MailboxPolled, PollRoundDone, PollStatusRead
 
 if TYPE_CHECKING:
     from tuidesk.ui.app import TuideskApp
 
+QUIT_CHECK_S = 0.1
+"""How often the poll worker looks whether the app is quitting."""
 FORCEABLE = {"", "not due yet"}
 """A poll asked for by an action runs early, but never for a cooling-off or draft mailbox."""
 
@@ -62,6 +66,7 @@ class PollingMixin:
         self._poll_running = False
         self._poll_again = False
         self._forced: set[int] = set()
+        self._force_all = False
         self._last_round = None
 
     @property
@@ -83,13 +88,17 @@ class PollingMixin:
             self._poll_timer.stop()
             self._poll_timer = None
 
-    def request_poll(self, mailbox_ids: tuple[int, ...] = ()) -> None:
-        """Poll ``mailbox_ids`` (even if not due yet) and send the outbox, now or right after
-        the running round. Without the worker (polling off) only the status is read again."""
+    def request_poll(self, mailbox_ids: Iterable[int] | None = None) -> None:
+        """Poll ``mailbox_ids`` (every active mailbox when None) even if not due yet, and send
+        the outbox, now or right after the running round. ``()`` polls only what is due (to
+        send the outbox). Without the worker (polling off) only the status is read again."""
         if not self.polling_enabled or self._poll_stop.is_set():
             self.read_status()
             return
-        self._forced.update(mailbox_ids)
+        if mailbox_ids is None:
+            self._force_all = True
+        else:
+            self._forced.update(mailbox_ids)
         if self._poll_running:
             self._poll_again = True
             return
@@ -102,13 +111,31 @@ class PollingMixin:
             self._poll_timer.stop()
             self._poll_timer = None
         forced, self._forced = frozenset(self._forced), set()
+        force_all, self._force_all = self._force_all, False
         self._poll_running, self._poll_again = True, False
-        self._poll_round(forced)
+        self._poll_round(forced, force_all)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="poll")
-    def _poll_round(self, forced: frozenset[int]) -> None:
+    def _poll_round(self, forced: frozenset[int], force_all: bool = False) -> None:
+        """Run one round and post what it did. The round itself runs on a daemon thread that
+        this worker waits for: quitting during a poll that waits on a hung server then leaves
+        at once (the interrupted poll is finished by the next one, as after a crash) instead
+        of waiting for the server's timeout."""
+        done = threading.Event()
+
+        def round_then_signal() -> None:
+            try:
+                self._round(forced, force_all)
+            finally:
+                done.set()
+
+        threading.Thread(target=round_then_signal, name="tuidesk-poll", daemon=True).start()
+        while not done.wait(QUIT_CHECK_S):
+            if self._poll_stop.is_set():
+                return
+
+    def _round(self, forced: frozenset[int], force_all: bool) -> None:
         app = self._app
-        worker = get_current_worker()
         db = database_proxy.obj
         sent, send_errors, sent_tickets, error = 0, [], [], ""
         next_in = IDLE_WAIT_S
@@ -116,8 +143,8 @@ class PollingMixin:
         try:
             with db.connection_context():
                 try:
-                    for mailbox in self._due(forced):
-                        if worker.is_cancelled or self._poll_stop.is_set():
+                    for mailbox in self._due(forced, force_all):
+                        if self._poll_stop.is_set():
                             break
                         assert self._poller is not None
                         result = self._poller.poll(mailbox)
@@ -127,8 +154,6 @@ class PollingMixin:
                         started = utcnow()
                         sent, send_errors = send_due_outbox(db)
                         if sent or send_errors:
-                            from tuidesk.ui.data import tickets_of_outbox_since
-
                             sent_tickets = tickets_of_outbox_since(started)
                 except Exception as exc:  # the schedule must go on whatever happened
                     error = redact(f"the poll round failed: {type(exc).__name__}: {exc}")
@@ -144,14 +169,15 @@ class PollingMixin:
             PollRoundDone(status, next_in, sent, send_errors, sent_tickets, error, utcnow())
         )
 
-    def _due(self, forced: frozenset[int]) -> list[Mailbox]:
+    def _due(self, forced: frozenset[int], force_all: bool) -> list[Mailbox]:
         if not fetching_enabled():
             return []
         now = utcnow()
         due = []
         for mailbox in Mailbox.select().order_by(Mailbox.name):
             reason = why_not_due(mailbox, now)
-            if not reason or (mailbox.id in forced and reason in FORCEABLE):
+            early = force_all or mailbox.id in forced
+            if not reason or (early and reason in FORCEABLE):
                 due.append(mailbox)
         return due
 
@@ -171,9 +197,8 @@ class PollingMixin:
                 markup=False,
             )
         if result.fetched or result.created or result.replied or result.held or result.errors:
-            app.publish_changes(
-                Changes(frozenset(message.touched_ticket_ids), queue=True, review=True)
-            )
+            touched = frozenset(message.touched_ticket_ids)
+            app.publish_changes(Changes(touched, review=True, any_ticket=bool(result.replied)))
 
     def on_poll_round_done(self, message: PollRoundDone) -> None:
         app = self._app

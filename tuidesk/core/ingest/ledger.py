@@ -35,10 +35,17 @@ def known_keys(mailbox_id: int, keys: Sequence[str]) -> set[str]:
     return found
 
 
+def _header_end(raw: bytes) -> int:
+    """Where the header block ends, for CRLF mail (from servers) and LF mail (from a local
+    Maildir or a pipe) alike; the whole message when there is no body."""
+    ends = [i + len(sep) for sep in (b"\r\n\r\n", b"\n\n") if (i := raw.find(sep)) >= 0]
+    return min(ends) if ends else len(raw)
+
+
 def header_summary(raw: bytes) -> tuple[str, str, str]:
     """(Message-ID, subject, from address) read cheaply from the header block."""
     try:
-        head = _headers.parsebytes(raw[: raw.find(b"\r\n\r\n") + 4 or len(raw)] or raw)
+        head = _headers.parsebytes(raw[: _header_end(raw)])
     except Exception:
         return "", "", ""
     ids = message_ids(str(head.get("message-id", "") or ""))

@@ -28,6 +28,7 @@ def _v2_queue_index_and_outbox_events(db: Database) -> None:
     migrator = SchemaMigrator.from_database(db)
     run_operations(
         migrator.add_index("ticket", ("status", "last_activity_at"), False),
+        migrator.add_index("ticket", ("department_id", "status"), False),
         migrator.add_column("outbox", "payload", TextField(default="")),
         migrator.add_index("outbox", ("recipients", "created_at"), False),
     )

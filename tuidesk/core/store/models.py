@@ -270,7 +270,10 @@ class Ticket(BaseModel):
     due_at = DateTimeField(null=True)
 
     class Meta:
-        indexes = ((("status", "last_activity_at"), False),)
+        indexes = (
+            (("status", "last_activity_at"), False),
+            (("department", "status"), False),
+        )
 
     @property
     def display_number(self) -> str:

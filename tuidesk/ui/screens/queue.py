@@ -17,7 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.events import Resize
 from textual.screen import Screen
 from textual.theme import Theme
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from tuidesk.core.queue import (
     SORT_COLUMNS,
@@ -28,11 +28,14 @@ from tuidesk.core.queue import (
     fetch_queue,
 )
 from tuidesk.core.redact import redact
-from tuidesk.core.store.models import PRIORITIES, TICKET_STATUSES, database_proxy
-from tuidesk.ui import data
-from tuidesk.ui.messages import Changes, QueueLoadFailed, QueuePageLoaded
-from tuidesk.ui.screens.pickers import ChoiceScreen
+from tuidesk.core.store.models import database_proxy
+from tuidesk.ui import ticket_actions
+from tuidesk.ui.messages import Changes, QueueCounted, QueueLoadFailed, QueuePageLoaded
+from tuidesk.ui.screens.queue_filters import QueueFilters
 from tuidesk.ui.screens.thread import ThreadScreen
+from tuidesk.ui.ticket_actions import TicketRef
+from tuidesk.ui.widgets.footer import KeysFooter
+from tuidesk.ui.widgets.status_bar import PollStatusBar
 from tuidesk.ui.widgets.ticket_table import (
     COLUMNS,
     LOAD_AHEAD,
@@ -43,7 +46,6 @@ from tuidesk.ui.widgets.ticket_table import (
     row_cells,
     theme_styles,
 )
-from tuidesk.ui.widgets.status_bar import PollStatusBar
 
 if TYPE_CHECKING:
     from tuidesk.ui.app import TuideskApp
@@ -55,7 +57,7 @@ STATUS_LABELS: dict[str, str] = {
     "closed": "Closed",
     "all": "All",
 }
-FILTER_GROUP = Binding.Group("Filter", compact=True)
+FILTER_GROUP = Binding.Group("Status", compact=True)
 MAX_RELOAD_ROWS = 1000  # a refresh reads again at most this many rows (the cursor stays put)
 
 
@@ -70,7 +72,7 @@ def short_count(count: int) -> str:
     return f"{count / 1_000_000:.1f}M"
 
 
-class QueueScreen(Screen[None]):
+class QueueScreen(QueueFilters, Screen[None]):
     """The ticket queue with status filters, a search and the thread of the chosen ticket."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -91,7 +93,7 @@ class QueueScreen(Screen[None]):
         Binding("a", "assign_to_me", "Take", id="queue.assign_to_me"),
         Binding("p", "change_priority", "Priority", id="queue.priority", show=False),
         Binding("t", "change_status", "Status", id="queue.status", show=False),
-        Binding("x", "close_ticket", "Close", id="queue.close"),
+        Binding("x", "close_ticket", "Close", id="queue.close", show=False),
         Binding("s", "next_sort", "Sort", id="queue.sort", show=False),
         Binding("r", "reverse_sort", "Reverse order", id="queue.reverse", show=False),
         Binding("ctrl+r", "refresh", "Refresh", id="queue.refresh", show=False),
@@ -106,6 +108,7 @@ class QueueScreen(Screen[None]):
         self._ticket_ids: set[int] = set()
         self._generation = 0
         self._loading = False
+        self._read_all = False
         self._keep_ticket: int | None = None
         self._widths: dict[str, int] = {}
         self.filter_names: dict[str, str] = {}  # department/assignee/mailbox id -> its name
@@ -118,11 +121,6 @@ class QueueScreen(Screen[None]):
     def load_ahead(self) -> int:
         """Rows before the end of what is read at which the next page is asked for."""
         return max(1, min(LOAD_AHEAD, self.tuidesk.page_size // 2))
-
-    @property
-    def total(self) -> int:
-        """How many tickets the current filter selects (as of the last first page)."""
-        return self.counts.get(self.queue_filter.status, 0)
 
     def compose(self) -> ComposeResult:
         yield Static(id="queue-summary")
@@ -137,7 +135,7 @@ class QueueScreen(Screen[None]):
             id="queue-empty",
         )
         yield PollStatusBar(id="status-bar")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         operator = self.tuidesk.context.settings.operator_email
@@ -165,41 +163,51 @@ class QueueScreen(Screen[None]):
         limit = self.tuidesk.page_size
         if keep_rows:
             limit = min(max(limit, len(self.rows)), MAX_RELOAD_ROWS)
-        self._read(self._generation, self.queue_filter, 0, with_counts=True, limit=limit)
+        self._read(self._generation, self.queue_filter, 0, limit)
 
     def _load_more(self) -> None:
-        if self._loading or len(self.rows) >= self.total:
+        if self._loading or self._read_all:
             return
         self._loading = True
-        self._read(
-            self._generation,
-            self.queue_filter,
-            len(self.rows),
-            with_counts=False,
-            limit=self.tuidesk.page_size,
-        )
+        self._read(self._generation, self.queue_filter, len(self.rows), self.tuidesk.page_size)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="queue-read")
-    def _read(
-        self, generation: int, queue_filter: QueueFilter, offset: int, with_counts: bool, limit: int
-    ) -> None:
+    def _read(self, generation: int, queue_filter: QueueFilter, offset: int, limit: int) -> None:
         try:
             with database_proxy.connection_context():
                 rows = fetch_queue(queue_filter, offset, limit)
-                counts = count_by_status(queue_filter) if with_counts else None
         except Exception as exc:  # shown to the operator rather than lost in a worker
             error = f"the queue cannot be read: {redact(str(exc))}"
             self.post_message(QueueLoadFailed(generation, error))
             return
-        self.post_message(QueuePageLoaded(generation, offset, rows, counts))
+        self.post_message(QueuePageLoaded(generation, offset, rows, len(rows) < limit))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="queue-count")
+    def _count(self, generation: int, queue_filter: QueueFilter) -> None:
+        """The numbers next to the status filters: after the rows, which matter more."""
+        if generation != self._generation:
+            return
+        try:
+            with database_proxy.connection_context():
+                counts = count_by_status(queue_filter)
+        except Exception:
+            return  # the rows (and their own error) tell enough
+        self.post_message(QueueCounted(generation, counts))
+
+    def on_queue_counted(self, message: QueueCounted) -> None:
+        if message.generation == self._generation:
+            self.counts = message.counts
+            self._update_summary()
 
     def on_queue_page_loaded(self, message: QueuePageLoaded) -> None:
         if message.generation != self._generation:
             return  # a page of a filter that is no longer shown
         self._loading = False
+        self._read_all = message.last
         if message.offset == 0:
+            # the counts are read once these rows are on screen: they must not slow them down
+            self.call_after_refresh(self._count, message.generation, self.queue_filter)
             self.rows, self._ticket_ids = [], set()
-            self.counts = message.counts or self.counts
             self._add_rows(message.rows)
             self._rebuild_table(self._keep_ticket)
         else:
@@ -254,22 +262,6 @@ class QueueScreen(Screen[None]):
         summary.append(f"  {extra}", "bold")
         summary.append(f"by {SORT_LABELS[self.queue_filter.sort]}{arrow}", "dim")
         self.query_one("#queue-summary", Static).update(summary)
-
-    def filter_descriptions(self) -> list[str]:
-        """The filters other than the status, in words: "mine", "Billing", "urgent"…"""
-        queue_filter, names = self.queue_filter, self.filter_names
-        found = []
-        if queue_filter.mine:
-            found.append("mine")
-        elif queue_filter.assignee_id is not None:
-            found.append(names.get("assignee", "one agent"))
-        if queue_filter.department_id is not None:
-            found.append(names.get("department", "one department"))
-        if queue_filter.mailbox_id is not None:
-            found.append(names.get("mailbox", "one mailbox"))
-        if queue_filter.priority is not None:
-            found.append(queue_filter.priority)
-        return found
 
     def on_resize(self, event: Resize) -> None:
         if column_widths(event.size.width) != self._widths:
@@ -347,88 +339,8 @@ class QueueScreen(Screen[None]):
             self.queue_filter.with_changes(descending=not self.queue_filter.descending)
         )
 
-    def action_toggle_mine(self) -> None:
-        if not self.queue_filter.agent_email:
-            self.notify(
-                "Set your address as [operator] email in the settings to see your tickets.",
-                severity="warning",
-                markup=False,
-            )
-            return
-        self.apply_filter(self.queue_filter.with_changes(mine=not self.queue_filter.mine))
-
     def action_refresh(self) -> None:
         self.reload(self.current_ticket_id, keep_rows=True)
-
-    # --- filters ------------------------------------------------------------------------------
-
-    def filter_by(self, kind: str, value: int | str | None, name: str = "") -> None:
-        """Keep the tickets of one department, agent (assignee), mailbox or priority;
-        ``None`` drops that filter."""
-        field = {"department": "department_id", "assignee": "assignee_id",
-                 "mailbox": "mailbox_id", "priority": "priority"}[kind]  # fmt: skip
-        if name:
-            self.filter_names[kind] = name
-        changes: dict[str, object] = {field: value}
-        if kind == "assignee":
-            changes["mine"] = False
-        self.apply_filter(self.queue_filter.with_changes(**changes))
-        self._update_summary()
-
-    def action_clear_filters(self) -> None:
-        self.query_one("#queue-search", Input).value = ""
-        self.apply_filter(
-            self.queue_filter.with_changes(
-                department_id=None, assignee_id=None, mine=False, mailbox_id=None,
-                priority=None, text="",
-            )
-        )  # fmt: skip
-
-    def filter_choices(self, kind: str) -> list[tuple[str, int | str | None]]:
-        """What a filter can be set to, "any" first."""
-        if kind == "department":
-            return [("Any department", None), *((n, i) for i, n in data.departments())]
-        if kind == "assignee":
-            return [("Anyone", None), *((n, i) for i, n, _e in data.agents())]
-        if kind == "mailbox":
-            return [("Any mailbox", None), *((n, i) for i, n in data.mailboxes())]
-        return [("Any priority", None), *((p, p) for p in PRIORITIES)]
-
-    def action_filter_menu(self) -> None:
-        menu = [
-            ("Department…", "department"),
-            ("Agent…", "assignee"),
-            ("Mailbox…", "mailbox"),
-            ("Priority…", "priority"),
-            ("Only mine (toggle)", "mine"),
-            ("Clear all filters", "clear"),
-        ]
-
-        def chosen(kind: str | None) -> None:
-            if kind == "mine":
-                self.action_toggle_mine()
-            elif kind == "clear":
-                self.action_clear_filters()
-            elif kind:
-                self.pick_filter(kind)
-
-        self.app.push_screen(ChoiceScreen("Filter the queue by", menu), chosen)
-
-    def pick_filter(self, kind: str) -> None:
-        choices = self.filter_choices(kind)
-        field = "priority" if kind == "priority" else f"{kind}_id"
-        values = [value for _label, value in choices]
-        current = values.index(getattr(self.queue_filter, field, None))
-
-        def chosen(index: int | None) -> None:
-            if index is not None and index != current:
-                label, value = choices[index]
-                self.filter_by(kind, value, label)
-
-        title = {"assignee": "agent"}.get(kind, kind)
-        options = [(label, index) for index, (label, _value) in enumerate(choices)]
-        screen = ChoiceScreen(f"Show the tickets of one {title}", options, current)
-        self.app.push_screen(screen, chosen)
 
     # --- acting on the ticket under the cursor ----------------------------------------------
 
@@ -439,60 +351,25 @@ class QueueScreen(Screen[None]):
             return None
         return self.rows[table.cursor_row]
 
-    def _act(self, verb: str, call_name: str, *args: object, send: bool = False) -> None:
+    def _ticket(self) -> TicketRef | None:
         row = self.current_row
         if row is None:
             self.notify("No ticket is selected.", severity="warning", markup=False)
-            return
-        from tuidesk.core import actions
-
-        call = getattr(actions, call_name)
-        actor = self.tuidesk.actor
-        ticket_id = row.ticket_id
-        self.tuidesk.run_action(
-            f"{verb} #{row.number}",
-            lambda: call(ticket_id, actor, *args),
-            notice=f"#{row.number}: {verb}",
-            ticket_ids=(ticket_id,),
-            send_now=send,
-        )
+            return None
+        return TicketRef(row.ticket_id, row.number, row.status, row.priority)
 
     def action_assign_to_me(self) -> None:
-        self._act("assigned to you", "assign_to_me", send=True)
+        if ticket := self._ticket():
+            ticket_actions.assign_to_me(self.tuidesk, ticket)
 
     def action_close_ticket(self) -> None:
-        row = self.current_row
-        if row is not None and row.status == "closed":
-            self.notify(f"#{row.number} is already closed.", markup=False)
-            return
-        self._act("closed", "close", send=True)
+        if ticket := self._ticket():
+            ticket_actions.close(self.tuidesk, ticket)
 
     def action_change_priority(self) -> None:
-        row = self.current_row
-        if row is None:
-            return
-
-        def chosen(priority: str | None) -> None:
-            if priority and priority != row.priority:
-                self._act(f"priority {priority}", "set_priority", priority)
-
-        self.app.push_screen(
-            ChoiceScreen(f"Priority of #{row.number}", [(p, p) for p in PRIORITIES], row.priority),
-            chosen,
-        )
+        if ticket := self._ticket():
+            ticket_actions.change_priority(self.tuidesk, ticket)
 
     def action_change_status(self) -> None:
-        row = self.current_row
-        if row is None:
-            return
-
-        def chosen(status: str | None) -> None:
-            if status and status != row.status:
-                self._act(f"status {status}", "set_status", status, send=True)
-
-        self.app.push_screen(
-            ChoiceScreen(
-                f"Status of #{row.number}", [(s, s) for s in TICKET_STATUSES], row.status
-            ),
-            chosen,
-        )
+        if ticket := self._ticket():
+            ticket_actions.change_status(self.tuidesk, ticket)

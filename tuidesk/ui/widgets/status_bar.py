@@ -59,7 +59,7 @@ def status_line(status: PollStatus, styles: dict[str, Style]) -> Text:
     if status.outbox_failed:
         parts.append(Text(f"{status.outbox_failed} not sent", style=styles["urgent"]))
     if status.held:
-        parts.append(Text(f"{status.held} held (F3)", style=styles["high"]))
+        parts.append(Text(f"{status.held} held (f3)", style=styles["high"]))
     for index, part in enumerate(parts):
         if index:
             line.append(" · ", style="dim")

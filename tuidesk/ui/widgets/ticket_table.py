@@ -95,6 +95,7 @@ def theme_styles(variables: dict[str, str]) -> dict[str, Style]:
         "unread": colour("accent") + Style(bold=True),
         "subject-unread": Style(bold=True),
         "ok": colour("success"),
+        "attachment": colour("text-accent"),
     }
 
 

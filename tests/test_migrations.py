@@ -92,3 +92,16 @@ def test_upgrading_twice_changes_nothing(tmp_path: Path) -> None:
     store.connect(str(path))
     store.close()
     assert shape(path) == before
+
+
+def test_an_upgrade_first_keeps_a_private_copy_of_the_old_database(tmp_path: Path) -> None:
+    old = tmp_path / "old.sqlite3"
+    load_dump(DUMPS[0], old)
+    store.connect(str(old))
+    store.close()
+    backup = tmp_path / "old.sqlite3.v1.bak"
+    assert oct(backup.stat().st_mode & 0o777) == "0o600"
+    con = sqlite3.connect(backup)
+    assert con.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == 1
+    assert con.execute("SELECT COUNT(*) FROM message").fetchone()[0] == 2
+    con.close()

@@ -47,6 +47,10 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         from tuidesk.cli.mailbox_cmd import run_mailbox
 
         return run_mailbox(context, args)
+    if args.command == "department":
+        from tuidesk.cli.department_cmd import run_department
+
+        return run_department(context, args)
     if args.command in {"template", "outbox", "setting"}:
         from tuidesk.cli.notify_cmd import run_notify
 

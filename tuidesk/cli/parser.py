@@ -85,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tuidesk.cli.notify_cmd import add_notify_commands
 
     add_notify_commands(commands)
+    from tuidesk.cli.department_cmd import add_department_commands
+
+    add_department_commands(commands)
     return parser
 
 

@@ -14,6 +14,7 @@ from tuidesk.core.context import AppContext
 from tuidesk.core.errors import ConfigError
 from tuidesk.core.notify.outbox import send_outbox
 from tuidesk.core.poller import PollResult, due_mailboxes, fetching_enabled, poll_mailboxes
+from tuidesk.core.sla import overdue_sweep
 from tuidesk.core.store.models import Mailbox
 
 IDLE_SLEEP_MAX_S = 60.0
@@ -35,6 +36,7 @@ def run_poll(context: AppContext, args: argparse.Namespace) -> int:
     while True:
         results = _poll_round(db, args, stop)
         _report(results, args.json)
+        overdue_sweep()
         sent = send_outbox(db)
         print_report(sent, args.json)
         if not args.poll or stop.is_set():

@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tuidesk.core import global_settings
+from tuidesk.core import global_settings, sla
 from tuidesk.core.clock import utcnow
 from tuidesk.core.errors import TuideskError
+from tuidesk.core.ingest.policy import split_list
 from tuidesk.core.notify import templates
 from tuidesk.core.notify.compose import compose, read_attachments, ticket_context
 from tuidesk.core.notify.events import Event, queue_event, staff_events
@@ -101,8 +102,12 @@ def reply(
     body: str,
     attachments: Sequence[Path] = (),
     cc: Sequence[str] = (),
+    from_address: str = "",
 ) -> int:
-    """Queue an agent's reply to the contact and the participants; return the message id."""
+    """Queue an agent's reply to the contact and the participants; return the message id.
+
+    The reply comes from the mailbox's address; with header spoofing allowed on the mailbox
+    (001), from ``from_address`` or else the alias the customer wrote to."""
     if not body.strip():
         raise TuideskError("the reply is empty")
     ticket = _ticket(ticket_id)
@@ -128,6 +133,7 @@ def reply(
         .first()
     )
     references = ([*last.references.split(), last.message_id]) if last else []
+    sender = _from_address(mailbox, ticket, from_address)
     rendered = templates.render("reply", _reply_context(ticket, actor, body))
     outgoing = compose(
         mailbox=mailbox,
@@ -139,6 +145,7 @@ def reply(
         in_reply_to=last.message_id if last else "",
         references=references[-20:],
         attachments=files,
+        from_address=sender,
     )
     agent = agent_for(actor)
     with database_proxy.obj.atomic():
@@ -169,7 +176,35 @@ def reply(
         Ticket.update(updated_at=now, last_activity_at=now, unread=False).where(
             Ticket.id == ticket.id
         ).execute()
+        sla.answered(ticket.id)
     return row.thread_message_id
+
+
+def _from_address(mailbox, ticket: Ticket, wanted: str) -> str:
+    """The From address of an agent's reply (the envelope sender stays the mailbox's)."""
+    own = mailbox.address.lower()
+    if wanted and wanted.lower() != own:
+        if not mailbox.smtp_allow_spoofing:
+            raise TuideskError(
+                f"mailbox '{mailbox.name}' may only send as {mailbox.address}",
+                hint=f"allow other senders with `tuidesk mailbox edit {mailbox.name} "
+                "--set smtp_allow_spoofing=true`",
+            )
+        return wanted
+    if not mailbox.smtp_allow_spoofing:
+        return ""
+    aliases = {a.lower() for a in split_list(mailbox.aliases)}
+    latest = (
+        Message.select(Message.to_addrs, Message.cc_addrs)
+        .where((Message.ticket == ticket) & (Message.direction == "in"))
+        .order_by(Message.id.desc())
+        .first()
+    )
+    if latest is not None:
+        for address in f"{latest.to_addrs},{latest.cc_addrs}".split(","):
+            if address.strip().lower() in aliases:
+                return address.strip()
+    return ""
 
 
 def add_note(ticket_id: int, actor: Actor, body: str) -> int:
@@ -207,6 +242,8 @@ def set_status(ticket_id: int, actor: Actor, status: str) -> None:
         _event_entry(
             ticket, actor, f"{actor.name} changed the status from {ticket.status} to {status}"
         )
+        if status == "closed":
+            sla.answered(ticket.id)
         if status == "closed" and ticket.contact_id:
             contact = Contact.get_by_id(ticket.contact_id)
             queue_event(Event("ticket_closed", ticket.id, contact.email, contact.name))

@@ -49,6 +49,12 @@ SETTINGS: dict[str, GlobalSetting] = {
             "auto_mail_per_hour", "5", "int", "automatic mails one recipient may get per hour"
         ),
         GlobalSetting(
+            "sla_hours",
+            "urgent=4, high=8, normal=24, low=72",
+            "str",
+            "hours to answer a customer, per priority; empty: no overdue alerts",
+        ),
+        GlobalSetting(
             "outbox_max_attempts",
             "8",
             "int",
@@ -95,6 +101,13 @@ def set_value(key: str, value: str) -> None:
         raise ConfigError(f"{key} takes true or false, not '{value}'")
     if spec.kind == "int" and not value.isdigit():
         raise ConfigError(f"{key} takes a whole number, not '{value}'")
+    if key == "sla_hours" and value:
+        from tuidesk.core.sla import parse_sla
+
+        try:
+            parse_sla(value)
+        except ValueError as exc:
+            raise ConfigError(f"sla_hours: {exc}") from None
     Setting.insert(key=key, value=value).on_conflict_replace().execute()
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tuidesk.core.clock import utcnow
+from tuidesk.core.sla import customer_waiting, due_for
 from tuidesk.core.store import sql
 from tuidesk.core.store.models import (
     Agent,
@@ -121,6 +122,8 @@ def create_ticket(spec: NewTicket) -> Ticket:
         fields=spec.fields,
         linked_ticket_id=_id(spec.linked_ticket),
         unread=spec.unread,
+        due_at=due_for(spec.priority, now) if spec.source == "email" else None,
+        overdue_alerted=False,
         created_at=now,
         updated_at=now,
         last_activity_at=now,
@@ -194,6 +197,8 @@ def touch(
         sets += ['"status" = ?', '"closed_at" = NULL']
         params.append("open")
     sql.run(f'UPDATE "ticket" SET {", ".join(sets)} WHERE "id" = ?', *params, _id(ticket))
+    if customer_wrote:
+        customer_waiting(_id(ticket), now)
 
 
 def store_blob(data: bytes, digest: str | None = None) -> str:

@@ -45,9 +45,11 @@ FORCEABLE = {"", "not due yet"}
 
 
 def send_due_outbox(db: Any) -> tuple[int, list[str]]:
-    """Send what the outbox owes; (how many were sent, the errors)."""
+    """Queue overdue alerts, then send what the outbox owes; (how many were sent, the errors)."""
     from tuidesk.core.actions import send_outbox
+    from tuidesk.core.sla import overdue_sweep
 
+    overdue_sweep()
     report = send_outbox(db)
     return report.sent, list(report.errors)
 

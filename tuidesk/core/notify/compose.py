@@ -105,8 +105,10 @@ def compose(
     attachments: Sequence[tuple[str, str, bytes]] = (),
     forward: bytes | None = None,
     from_name: str = "",
+    from_address: str = "",
 ) -> Outgoing:
-    address = mailbox.address if mailbox else ""
+    envelope = mailbox.address if mailbox else ""
+    address = from_address or envelope  # another From than the mailbox's: header spoofing
     domain = address.rpartition("@")[2]
     message_id = new_message_id(ticket.number if ticket else None, domain)
     subject = rendered.subject
@@ -152,7 +154,7 @@ def compose(
         )
     if forward is not None:
         attach_original(msg, forward)
-    return Outgoing(msg, message_id, address, tuple(to) + tuple(cc), subject, tuple(attachments))
+    return Outgoing(msg, message_id, envelope, tuple(to) + tuple(cc), subject, tuple(attachments))
 
 
 def read_attachments(paths: Sequence[Path]) -> list[tuple[str, str, bytes]]:

@@ -1,27 +1,32 @@
 """Schema versions and the steps between them.
 
-A fresh database gets every table at ``SCHEMA_VERSION``. An older one runs each step after its
-version, in order, in one transaction per step; a newer one is refused, so an old tuidesk never
+A fresh database gets every table at ``SCHEMA_VERSION``. An older one is first copied beside
+itself (``NAME.vN.bak``, SQLite), then runs each step after its version, in order, in one
+transaction per step; a newer one is refused, so an old tuidesk never
 writes into a database it does not understand. Every release that changes the models adds a
 step here and a frozen copy of its schema under tests/data/schemas/.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 
-from peewee import Database
+from peewee import Database, SqliteDatabase
 
 from tuidesk.core.errors import StoreError
+from tuidesk.core.paths import create_private_file
 from tuidesk.core.store.models import ALL_MODELS, SchemaVersion
 
 SCHEMA_VERSION = 2
 
 
 def _v2_queue_index_and_outbox_events(db: Database) -> None:
-    """The queue filters by status and sorts by last activity: one index serves both.
-    Automatic mail is queued as an event and rendered at send time (Outbox.payload)."""
-    from peewee import TextField
+    """The queue filters by status and sorts by last activity (and by department); automatic
+    mail is queued as an event rendered at send time (Outbox.payload); the response SLA marks
+    tickets alerted as overdue (Ticket.overdue_alerted) and finds them by due time."""
+    from peewee import BooleanField, TextField
     from playhouse.migrate import SchemaMigrator
     from playhouse.migrate import migrate as run_operations
 
@@ -29,6 +34,8 @@ def _v2_queue_index_and_outbox_events(db: Database) -> None:
     run_operations(
         migrator.add_index("ticket", ("status", "last_activity_at"), False),
         migrator.add_index("ticket", ("department_id", "status"), False),
+        migrator.add_column("ticket", "overdue_alerted", BooleanField(default=False)),
+        migrator.add_index("ticket", ("due_at",), False),
         migrator.add_column("outbox", "payload", TextField(default="")),
         migrator.add_index("outbox", ("recipients", "created_at"), False),
     )
@@ -60,9 +67,31 @@ def migrate(db: Database) -> int:
             f"understands ({SCHEMA_VERSION})",
             hint="upgrade tuidesk, or open a different database with --db",
         )
-    for step_version in range(version + 1, SCHEMA_VERSION + 1):
-        step = STEPS[step_version]
-        with db.atomic():
-            step(db)
-            SchemaVersion.create(version=step_version)
+    sqlite = isinstance(db, SqliteDatabase)
+    if sqlite and db.database != ":memory:":
+        backup = f"{db.database}.v{version}.bak"
+        if not os.path.exists(backup):
+            create_private_file(Path(backup))  # empty and 0600 before a byte is copied
+            db.execute_sql("VACUUM INTO ?", (backup,))  # a consistent copy, taken first
+    if sqlite:
+        # SQLite changes a column by rebuilding its table; with foreign keys on, dropping the
+        # old table would cascade (deleting every message of every ticket). Off, then checked.
+        db.execute_sql("PRAGMA foreign_keys = OFF")
+    try:
+        for step_version in range(version + 1, SCHEMA_VERSION + 1):
+            step = STEPS[step_version]
+            with db.atomic():
+                step(db)
+                SchemaVersion.create(version=step_version)
+    finally:
+        if sqlite:
+            db.execute_sql("PRAGMA foreign_keys = ON")
+    if sqlite:
+        broken = db.execute_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise StoreError(
+                f"upgrading the database left {len(broken)} broken references "
+                f"(first in table {broken[0][0]})",
+                hint="restore the backup taken before the upgrade and report this",
+            )
     return SCHEMA_VERSION

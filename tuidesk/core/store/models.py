@@ -267,7 +267,8 @@ class Ticket(BaseModel):
     updated_at = DateTimeField(default=utcnow)
     last_activity_at = DateTimeField(default=utcnow, index=True)
     closed_at = DateTimeField(null=True)
-    due_at = DateTimeField(null=True)
+    due_at = DateTimeField(null=True, index=True)  # an answer is due by then (core.sla)
+    overdue_alerted = BooleanField(default=False)
 
     class Meta:
         indexes = (

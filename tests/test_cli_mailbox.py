@@ -267,3 +267,11 @@ def test_poll_loops_until_sigterm_and_exits_cleanly(added, db_path, mail_user, d
     assert proc.returncode == 0, err
     assert len(dovecot.messages(mail_user, "Done")) == 1
     assert "1 new tickets" in out
+
+
+def test_remove_needs_confirmation_and_then_removes(added, db_path):
+    refused = tuidesk(["mailbox", "remove", "support"], added, db_path)
+    assert refused.returncode == 2 and "add --yes" in refused.stderr
+    done = tuidesk(["mailbox", "remove", "support", "--yes"], added, db_path)
+    assert done.returncode == 0
+    assert "support" not in tuidesk(["mailbox", "list"], added, db_path).stdout

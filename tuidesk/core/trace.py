@@ -63,7 +63,7 @@ def cap_trace(mailbox_id: int, cap: int = TRACE_CAP_BYTES) -> None:
     excess = total - cap
     dropped, cutoff = 0, None
     query = (
-        TraceLine.select(TraceLine.id, fn.LENGTH(TraceLine.text))
+        TraceLine.select(TraceLine.id, fn.LENGTH(TraceLine.text).coerce(False))
         .where(TraceLine.mailbox == mailbox_id)
         .order_by(TraceLine.id)
         .tuples()

@@ -394,6 +394,7 @@ def _demo_ticket(
         last_activity_at=when,
         updated_at=when,
         closed_at=when if spec.status == "closed" else None,
+        due_at=None,  # demo threads start answered: no overdue alerts out of the box
     ).where(Ticket.id == ticket.id).execute()
 
 

@@ -40,8 +40,10 @@ def test_mailbox(mailbox: Mailbox, on_step: Step | None = None) -> TestReport:
             on_step(name, detail)
 
     trace = Tracer(None, mailbox.name)
+    networked = mailbox.protocol in {"imap", "pop3"} and bool(mailbox.host)
+    order = _ORDER if networked else _ORDER[1:]  # no host name to resolve
     try:
-        if mailbox.protocol in {"imap", "pop3"} and mailbox.host:
+        if networked:
             try:
                 infos = socket.getaddrinfo(mailbox.host, mailbox.port, type=socket.SOCK_STREAM)
             except socket.gaierror as exc:
@@ -67,7 +69,7 @@ def test_mailbox(mailbox: Mailbox, on_step: Step | None = None) -> TestReport:
         report.failed_step = (
             report.failed_step
             or getattr(exc, "step", "")
-            or next((s for s in _ORDER if s not in done), "connect")
+            or next((s for s in order if s not in done), "connect")
         )
         report.error = redact(exc.sentence)
     return report
@@ -82,6 +84,24 @@ class ContentRow:
     record_id: int | None
     subject: str
     flags: frozenset[str] = frozenset()
+
+
+def _state(record: InboundMail | None, flags: frozenset[str]) -> str:
+    """The ledger state of a message on the server; the ledger wins over the server's flags
+    (a held mail reset to new keeps its flag until the next poll)."""
+    if record is None:
+        if HELD_KEYWORD in flags:
+            return "held"
+        return "error" if ERROR_KEYWORD in flags else "new"
+    if record.reason == "too_large":
+        return "too large"
+    if record.state == "held_for_review":
+        return "held"
+    if record.state == "error":
+        return "error"
+    if record.state == "new":
+        return "new"
+    return f"processed ({record.state})"
 
 
 def content_rows(mailbox: Mailbox) -> list[ContentRow]:
@@ -103,18 +123,7 @@ def content_rows(mailbox: Mailbox) -> list[ContentRow]:
     rows = []
     for remote in remotes:
         record = records.get(remote.key)
-        if record is None:
-            state = "new"
-        elif record.reason == "too_large":
-            state = "too large"
-        elif record.state == "held_for_review" or HELD_KEYWORD in remote.flags:
-            state = "held"
-        elif record.state == "error" or ERROR_KEYWORD in remote.flags:
-            state = "error"
-        elif record.state == "new":
-            state = "stored"
-        else:
-            state = f"processed ({record.state})"
+        state = _state(record, remote.flags)
         rows.append(
             ContentRow(
                 key=remote.key,
@@ -127,3 +136,36 @@ def content_rows(mailbox: Mailbox) -> list[ContentRow]:
             )
         )
     return rows
+
+
+def _on_server(mailbox: Mailbox, keys: set[str], act: Callable[[object, list], object]) -> object:
+    """Connect, find the messages of ``keys`` on the server and call ``act(source, found)``."""
+    trace = Tracer(None, mailbox.name)
+    folder = mailbox.folder or "INBOX"
+    source = build_source(mailbox, trace, watermark=ledger.watermark(mailbox, folder))
+    source.connect()
+    try:
+        found = [remote for remote in source.list_all() if remote.key in keys]
+        if len(found) != len(keys):
+            raise TuideskError(
+                "the message is no longer on the server", hint="read the mailbox content again"
+            )
+        return act(source, found)
+    finally:
+        source.close()
+
+
+def delete_from_server(mailbox: Mailbox, keys: list[str]) -> int:
+    """Delete the messages of ``keys`` on the server (their ledger records stay); how many."""
+    _on_server(mailbox, set(keys), lambda source, found: source.apply("delete", found))
+    return len(keys)
+
+
+def raw_message(mailbox: Mailbox, key: str) -> bytes:
+    """The bytes of one message as the server has it (for "View raw")."""
+    record = InboundMail.get_or_none(
+        (InboundMail.mailbox == mailbox) & (InboundMail.source_key == key)
+    )
+    if record is not None and record.raw_id and not record.headers_only:
+        return bytes(record.raw.data)
+    return _on_server(mailbox, {key}, lambda source, found: source.fetch_one(found[0]))  # type: ignore[return-value]

@@ -26,13 +26,24 @@ from tuidesk.ui.messages import Changes
 from tuidesk.ui.operator import ActionsMixin
 from tuidesk.ui.polling import PollingMixin
 from tuidesk.ui.screens.compose import ComposeScreen
+from tuidesk.ui.screens.mailboxes import MailboxesScreen
 from tuidesk.ui.screens.queue import QueueScreen
 from tuidesk.ui.screens.review import ReviewScreen
+from tuidesk.ui.screens.settings import SettingsScreen
+from tuidesk.ui.screens.templates import TemplatesScreen
 from tuidesk.ui.screens.thread import ThreadScreen
+from tuidesk.ui.screens.trace import TraceScreen
 from tuidesk.ui.themes import install_themes
 from tuidesk.ui.widgets.ticket_table import TicketTable
 
-MODE_LABELS = {"queue": "Queue", "review": "Review"}
+MODE_LABELS = {
+    "queue": "Queue",
+    "review": "Review",
+    "mailboxes": "Mailboxes",
+    "trace": "Trace",
+    "templates": "Templates",
+    "settings": "Settings",
+}
 
 
 class TuideskApp(PollingMixin, ActionsMixin, App[int]):
@@ -40,9 +51,16 @@ class TuideskApp(PollingMixin, ActionsMixin, App[int]):
     ``page_size`` is how many queue rows are read at a time; ``poll`` switches the background
     poll worker on (tests and benchmarks switch it off)."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH: ClassVar[list[str | Path]] = ["app.tcss", "admin.tcss"]
     TITLE = "tuidesk"
-    MODES = {"queue": QueueScreen, "review": ReviewScreen}  # mailboxes, trace: the admin's
+    MODES = {
+        "queue": QueueScreen,
+        "review": ReviewScreen,
+        "mailboxes": MailboxesScreen,
+        "trace": TraceScreen,
+        "templates": TemplatesScreen,
+        "settings": SettingsScreen,
+    }
     DEFAULT_MODE = "queue"
     COMMANDS = App.COMMANDS | {TuideskCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -50,6 +68,10 @@ class TuideskApp(PollingMixin, ActionsMixin, App[int]):
         Binding("question_mark", "toggle_help", "Keys", id="app.help"),
         Binding("f2", "switch_mode('queue')", "Queue", id="app.mode.queue"),
         Binding("f3", "switch_mode('review')", "Review", id="app.mode.review"),
+        Binding("f4", "switch_mode('mailboxes')", "Mailboxes", id="app.mode.mailboxes", show=False),
+        Binding("f5", "switch_mode('trace')", "Trace", id="app.mode.trace", show=False),
+        Binding("f6", "switch_mode('templates')", "Templates", id="app.mode.templates", show=False),
+        Binding("f7", "switch_mode('settings')", "Settings", id="app.mode.settings", show=False),
         Binding(
             "ctrl+p", "command_palette", "Palette", id="app.palette", show=False, priority=True
         ),
@@ -70,6 +92,8 @@ class TuideskApp(PollingMixin, ActionsMixin, App[int]):
         self.page_size = page_size
         self.changes_signal: Signal[Changes] = Signal(self, "changes")
         self.poll_status_signal: Signal[PollStatus] = Signal(self, "poll-status")
+        self.trace_signal: Signal[tuple[str, str, str, datetime]] = Signal(self, "trace")
+        self.trace_request: int | None = None  # the mailbox the trace mode is to show
         self.init_polling(poll)
         self.init_actions()
         self._startup_problems = install_themes(self, context)
@@ -139,12 +163,20 @@ class TuideskApp(PollingMixin, ActionsMixin, App[int]):
         return not on_show
 
     def go_to(self, mode: str) -> None:
-        """Show the mode ``mode`` (queue, review) as it was left."""
+        """Show the mode ``mode`` (one of MODES) as it was left."""
         if mode in self.MODES and mode != self.current_mode:
             self.switch_mode(mode)
 
     async def action_switch_mode(self, mode: str) -> None:
         self.go_to(mode)
+
+    def show_trace(self, mailbox_id: int) -> None:
+        """Show the trace mode on the mailbox ``mailbox_id``."""
+        self.trace_request = mailbox_id
+        if self.current_mode == "trace":
+            self.screen.on_screen_resume()  # type: ignore[attr-defined]
+        else:
+            self.go_to("trace")
 
 
 def binding_owners() -> list[type]:
@@ -152,6 +184,9 @@ def binding_owners() -> list[type]:
     from tuidesk.ui.screens.attachments import SaveAttachmentsScreen
     from tuidesk.ui.screens.compose import PreviewScreen
     from tuidesk.ui.screens.create_ticket import CreateTicketScreen
+    from tuidesk.ui.screens.mailbox_content import MailboxContentScreen, RawMailScreen
+    from tuidesk.ui.screens.mailbox_form import MailboxFormScreen
+    from tuidesk.ui.screens.mailbox_test import ConnectionTestScreen
     from tuidesk.ui.screens.pickers import ChoiceScreen, PromptScreen
 
     return [
@@ -166,6 +201,14 @@ def binding_owners() -> list[type]:
         PromptScreen,
         SaveAttachmentsScreen,
         CreateTicketScreen,
+        MailboxesScreen,
+        MailboxFormScreen,
+        ConnectionTestScreen,
+        MailboxContentScreen,
+        RawMailScreen,
+        TraceScreen,
+        TemplatesScreen,
+        SettingsScreen,
     ]
 
 

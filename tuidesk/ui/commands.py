@@ -51,6 +51,8 @@ class TuideskCommands(Provider):
             found += thread_commands(screen)
         elif isinstance(screen, ReviewScreen):
             found += review_commands(screen)
+        else:
+            found += admin_commands(screen)
         return found
 
     async def discover(self) -> Hits:
@@ -157,3 +159,45 @@ def review_commands(screen: ReviewScreen) -> list[Command]:
         ("Held mail: retry", screen.action_retry, "process an error again"),
         ("Held mail: select all (toggle)", screen.action_mark_all, "act on every mail"),
     ]
+
+
+def admin_commands(screen: object) -> list[Command]:
+    """The administrator's commands for the screen on show (mailboxes, trace, templates,
+    settings)."""
+    from tuidesk.ui.screens.mailbox_form import MailboxFormScreen
+    from tuidesk.ui.screens.mailboxes import MailboxesScreen
+    from tuidesk.ui.screens.settings import SettingsScreen
+    from tuidesk.ui.screens.templates import TemplatesScreen
+    from tuidesk.ui.screens.trace import TraceScreen
+
+    if isinstance(screen, MailboxesScreen):
+        return [
+            ("Mailbox: add", screen.action_add, "a new mailbox, every setting in a form"),
+            ("Mailbox: edit", screen.action_edit, "the mailbox under the cursor"),
+            ("Mailbox: duplicate", screen.action_duplicate, "a copy as a new draft"),
+            ("Mailbox: enable or disable", screen.action_toggle_status, "active ↔ disabled"),
+            ("Mailbox: poll now", screen.action_poll, "even if not due yet"),
+            ("Mailbox: test the connection", screen.action_test, "step by step"),
+            ("Mailbox: content on the server", screen.action_content, "with ledger state"),
+            ("Mailbox: debug trace", screen.action_trace, "and the poll runs"),
+        ]
+    if isinstance(screen, MailboxFormScreen):
+        return [
+            ("Mailbox form: save", screen.action_save, "refused while a field is invalid"),
+            ("Mailbox form: test the connection", screen.action_test, "before saving"),
+        ]
+    if isinstance(screen, TemplatesScreen):
+        return [
+            ("Template: save", screen.action_save, "refused if it does not compile"),
+            ("Template: use the shipped text", screen.action_reset, "throw the edits away"),
+            ("Template: preview with a ticket", screen.action_focus_ticket, "by its number"),
+        ]
+    if isinstance(screen, SettingsScreen):
+        return [("Settings: save", screen.action_save, "the helpdesk's and yours")]
+    if isinstance(screen, TraceScreen):
+        return [
+            ("Trace: filter by text", screen.action_focus_filter, "only matching lines"),
+            ("Trace: export to a file", screen.action_export, "the lines shown"),
+            ("Trace: refresh", screen.action_refresh, "read the poll runs again"),
+        ]
+    return []

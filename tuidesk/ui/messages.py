@@ -158,3 +158,79 @@ class PollStatusRead(Message):
     """The mailboxes' states were read (without polling)."""
 
     status: PollStatus
+
+
+# --- the administrator's screens ------------------------------------------------------------
+
+
+@dataclass
+class MailboxesLoaded(Message):
+    """Every mailbox with its state (``tuidesk.ui.admin_data.MailboxRow``)."""
+
+    rows: list[Any]
+    error: str = ""
+
+
+@dataclass
+class MailboxFormLoaded(Message):
+    """The settings of the mailbox to edit (``tuidesk.ui.admin_data.MailboxForm``)."""
+
+    form: Any
+    error: str = ""
+
+
+@dataclass
+class ConnectionStep(Message):
+    """A step of a connection test passed, as it happened (resolve, connect, tls, login…)."""
+
+    step: str
+    detail: str
+
+
+@dataclass
+class ConnectionTested(Message):
+    """The connection test ended; ``failed_step`` and ``error`` say what went wrong."""
+
+    ok: bool
+    failed_step: str = ""
+    error: str = ""
+    protocol: str = ""
+
+
+@dataclass
+class ContentLoaded(Message):
+    """The messages on a mailbox's server with their ledger state (``ContentRow``)."""
+
+    rows: list[Any]
+    error: str = ""
+
+
+@dataclass
+class TraceRead(Message):
+    """New trace lines and the poll runs of the mailbox on show."""
+
+    mailbox_id: int
+    lines: list[Any]
+    runs: list[Any] | None = None
+    error: str = ""
+
+
+@dataclass
+class TraceHeard(Message):
+    """A line of the poll worker's trace, as it was written (from the poll thread)."""
+
+    mailbox: str
+    level: str
+    text: str
+    at: datetime
+
+
+@dataclass
+class TemplatePreviewed(Message):
+    """A template rendered as typed (``used`` says against what), or why it cannot be."""
+
+    generation: int
+    used: str = ""
+    subject: str = ""
+    text: str = ""
+    error: str = ""

@@ -33,7 +33,13 @@ from tuidesk.ui.data import (
     ticket_labels,
     tickets_of_outbox_since,
 )
-from tuidesk.ui.messages import Changes, MailboxPolled, PollRoundDone, PollStatusRead
+from tuidesk.ui.messages import (
+    Changes,
+    MailboxPolled,
+    PollRoundDone,
+    PollStatusRead,
+    TraceHeard,
+)
 
 if TYPE_CHECKING:
     from tuidesk.ui.app import TuideskApp
@@ -78,7 +84,9 @@ class PollingMixin:
     def start_polling(self) -> None:
         """Begin the first round now (or only read the mailboxes' states when polling is off)."""
         if self.polling_enabled:
-            self._poller = Poller(database_proxy.obj, stop=self._poll_stop)
+            self._poller = Poller(
+                database_proxy.obj, stop=self._poll_stop, listeners=[self._trace_heard]
+            )
             self._start_round()
         else:
             self.read_status()
@@ -105,6 +113,14 @@ class PollingMixin:
             self._poll_again = True
             return
         self._start_round()
+
+    def _trace_heard(self, mailbox: str, level: str, text: str) -> None:
+        """A tracer line of a running poll (on the poll thread): tell the trace screen."""
+        self._app.post_message(TraceHeard(mailbox, level, text, utcnow()))
+
+    def on_trace_heard(self, message: TraceHeard) -> None:
+        app = self._app
+        app.trace_signal.publish((message.mailbox, message.level, message.text, message.at))
 
     def _start_round(self) -> None:
         if self._poll_stop.is_set():

@@ -180,6 +180,7 @@ def admin_commands(screen: object) -> list[Command]:
             ("Mailbox: test the connection", screen.action_test, "step by step"),
             ("Mailbox: content on the server", screen.action_content, "with ledger state"),
             ("Mailbox: debug trace", screen.action_trace, "and the poll runs"),
+            ("Mailbox: OAuth2 sign-in", screen.action_authorize, "device code, or check"),
         ]
     if isinstance(screen, MailboxFormScreen):
         return [

@@ -188,6 +188,23 @@ class ConnectionStep(Message):
 
 
 @dataclass
+class SignInStarted(Message):
+    """A Microsoft 365 device code sign-in began: show ``uri`` and ``code``, then wait."""
+
+    uri: str
+    code: str
+    message: str = ""
+
+
+@dataclass
+class SignInEnded(Message):
+    """A sign-in (or a client-credentials check) ended; ``text`` is one sentence."""
+
+    ok: bool
+    text: str
+
+
+@dataclass
 class ConnectionTested(Message):
     """The connection test ended; ``failed_step`` and ``error`` say what went wrong."""
 

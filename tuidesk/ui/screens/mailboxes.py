@@ -79,6 +79,7 @@ class MailboxesScreen(Screen[None]):
         Binding("t", "test", "Test", id="mailboxes.test"),
         Binding("c", "content", "Content", id="mailboxes.content"),
         Binding("l", "trace", "Trace", id="mailboxes.trace"),
+        Binding("o", "authorize", "Sign in", id="mailboxes.authorize", show=False),
         Binding("ctrl+r", "refresh", "Refresh", id="mailboxes.refresh", show=False),
     ]
 
@@ -258,6 +259,30 @@ class MailboxesScreen(Screen[None]):
 
         if current := self._chosen():
             self.app.push_screen(MailboxContentScreen(current.mailbox_id, current.name))
+
+    def action_authorize(self) -> None:
+        """Sign an OAuth2 mailbox in (device code) or check its client credentials."""
+        from tuidesk.core.mail.oauth import is_oauth
+        from tuidesk.ui.screens.authorize import AuthorizeScreen
+
+        current = self._chosen()
+        if current is None:
+            return
+        try:
+            with database_proxy.connection_context():
+                mailbox = Mailbox.get_by_id(current.mailbox_id)
+        except Exception as exc:
+            self.notify(f"the mailbox cannot be read: {redact(str(exc))}", severity="error")
+            return
+        if not is_oauth(mailbox):
+            self.notify(
+                f"{current.name} signs in with a password, not OAuth2: set its authentication "
+                "method in the form (e) first",
+                severity="warning",
+                markup=False,
+            )
+            return
+        self.app.push_screen(AuthorizeScreen(current.mailbox_id, current.name))
 
     def action_trace(self) -> None:
         if current := self._chosen():

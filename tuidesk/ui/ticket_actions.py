@@ -119,3 +119,37 @@ def change_assignee(app: TuideskApp, ticket: TicketRef) -> None:
         act(app, ticket, f"assigned to {names[agent_id]}", "assign", agent_id or None, send=True)
 
     _pick(app, f"Agent of #{ticket.number}", options, ticket.assignee_id or NOBODY, chosen)
+
+
+class TicketActionsMixin:
+    """The ticket actions a screen offers (queue and thread alike): the screen says which
+    ticket is meant with ``_ticket()``; the actions are the shared ones above."""
+
+    tuidesk: TuideskApp
+
+    def _ticket(self) -> TicketRef | None:
+        raise NotImplementedError
+
+    def action_assign_to_me(self) -> None:
+        if ticket := self._ticket():
+            assign_to_me(self.tuidesk, ticket)
+
+    def action_close_ticket(self) -> None:
+        if ticket := self._ticket():
+            close(self.tuidesk, ticket)
+
+    def action_change_status(self) -> None:
+        if ticket := self._ticket():
+            change_status(self.tuidesk, ticket)
+
+    def action_change_priority(self) -> None:
+        if ticket := self._ticket():
+            change_priority(self.tuidesk, ticket)
+
+    def action_change_department(self) -> None:
+        if ticket := self._ticket():
+            change_department(self.tuidesk, ticket)
+
+    def action_change_assignee(self) -> None:
+        if ticket := self._ticket():
+            change_assignee(self.tuidesk, ticket)

@@ -29,11 +29,10 @@ from tuidesk.core.queue import (
 )
 from tuidesk.core.redact import redact
 from tuidesk.core.store.models import database_proxy
-from tuidesk.ui import ticket_actions
 from tuidesk.ui.messages import Changes, QueueCounted, QueueLoadFailed, QueuePageLoaded
 from tuidesk.ui.screens.queue_filters import QueueFilters
 from tuidesk.ui.screens.thread import ThreadScreen
-from tuidesk.ui.ticket_actions import TicketRef
+from tuidesk.ui.ticket_actions import TicketActionsMixin, TicketRef
 from tuidesk.ui.widgets.footer import KeysFooter
 from tuidesk.ui.widgets.status_bar import PollStatusBar
 from tuidesk.ui.widgets.ticket_table import (
@@ -72,7 +71,7 @@ def short_count(count: int) -> str:
     return f"{count / 1_000_000:.1f}M"
 
 
-class QueueScreen(QueueFilters, Screen[None]):
+class QueueScreen(TicketActionsMixin, QueueFilters, Screen[None]):
     """The ticket queue with status filters, a search and the thread of the chosen ticket."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -357,19 +356,3 @@ class QueueScreen(QueueFilters, Screen[None]):
             self.notify("No ticket is selected.", severity="warning", markup=False)
             return None
         return TicketRef(row.ticket_id, row.number, row.status, row.priority)
-
-    def action_assign_to_me(self) -> None:
-        if ticket := self._ticket():
-            ticket_actions.assign_to_me(self.tuidesk, ticket)
-
-    def action_close_ticket(self) -> None:
-        if ticket := self._ticket():
-            ticket_actions.close(self.tuidesk, ticket)
-
-    def action_change_priority(self) -> None:
-        if ticket := self._ticket():
-            ticket_actions.change_priority(self.tuidesk, ticket)
-
-    def action_change_status(self) -> None:
-        if ticket := self._ticket():
-            ticket_actions.change_status(self.tuidesk, ticket)

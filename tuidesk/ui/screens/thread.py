@@ -20,10 +20,10 @@ from textual.widgets import Button, Collapsible, Static
 from tuidesk.core.redact import redact
 from tuidesk.core.store.models import database_proxy
 from tuidesk.core.text import safe_line
-from tuidesk.ui import data, ticket_actions
+from tuidesk.ui import data
 from tuidesk.ui.data import EntryView, ThreadView
 from tuidesk.ui.messages import Changes, ThreadLoaded
-from tuidesk.ui.ticket_actions import TicketRef
+from tuidesk.ui.ticket_actions import TicketActionsMixin, TicketRef
 from tuidesk.ui.widgets.footer import KeysFooter
 from tuidesk.ui.widgets.status_bar import PollStatusBar
 from tuidesk.ui.widgets.thread_entry import ThreadEntry
@@ -46,7 +46,7 @@ def earlier_label(count: int) -> str:
     return label + (f" (of {count})" if count > batch else "")
 
 
-class ThreadScreen(Screen[None]):
+class ThreadScreen(TicketActionsMixin, Screen[None]):
     """The thread of one ticket; escape goes back to where it was opened from."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -210,30 +210,6 @@ class ThreadScreen(Screen[None]):
 
         view = self.view
         self.app.push_screen(ComposeScreen(self.ticket_id, view.number, view.subject, kind))
-
-    def action_assign_to_me(self) -> None:
-        if ticket := self._ticket():
-            ticket_actions.assign_to_me(self.tuidesk, ticket)
-
-    def action_close_ticket(self) -> None:
-        if ticket := self._ticket():
-            ticket_actions.close(self.tuidesk, ticket)
-
-    def action_change_status(self) -> None:
-        if ticket := self._ticket():
-            ticket_actions.change_status(self.tuidesk, ticket)
-
-    def action_change_priority(self) -> None:
-        if ticket := self._ticket():
-            ticket_actions.change_priority(self.tuidesk, ticket)
-
-    def action_change_department(self) -> None:
-        if ticket := self._ticket():
-            ticket_actions.change_department(self.tuidesk, ticket)
-
-    def action_change_assignee(self) -> None:
-        if ticket := self._ticket():
-            ticket_actions.change_assignee(self.tuidesk, ticket)
 
     def action_toggle_quotes(self) -> None:
         collapsibles = list(self.query(Collapsible))

@@ -2,7 +2,8 @@
 
 The file name came from a stranger's mail, so :func:`safe_filename` keeps it from naming
 anything but a plain file in that folder: no path separators, no control characters or NUL, no
-leading dots (hidden files, ``..``), no Windows reserved names (``CON``, ``NUL``, ``COM1``…),
+bidi or other invisible format characters (``txt.exe`` shown as ``exe.txt``), no leading dots
+(hidden files, ``..``), no Windows reserved names (``CON``, ``NUL``, ``COM1``, ``COM¹``…),
 at most :data:`MAX_NAME_BYTES` bytes with the extension kept. :func:`export_bytes` never
 overwrites: a taken name becomes ``name (1).ext``, ``name (2).ext``… and the file is created with
 ``O_EXCL``, so two saves at once cannot pick the same name either. Headless: no Textual here.
@@ -33,8 +34,8 @@ _RESERVED = {
     "CLOCK$",
     "CONIN$",
     "CONOUT$",
-    *(f"COM{i}" for i in range(10)),
-    *(f"LPT{i}" for i in range(10)),
+    *(f"COM{i}" for i in (*range(10), "¹", "²", "³")),
+    *(f"LPT{i}" for i in (*range(10), "¹", "²", "³")),
 }
 _UNSAFE = re.compile(r'[/\\:*?"<>|\x00-\x1f\x7f-\x9f]')
 _SPACES = re.compile(r"\s+")
@@ -47,6 +48,7 @@ class ExportError(OSError):
 def safe_filename(name: str, fallback: str = FALLBACK_NAME) -> str:
     """``name`` made safe to create inside a folder (never a path, never hidden or reserved)."""
     text = unicodedata.normalize("NFC", safe_line(name or ""))
+    text = "".join(ch for ch in text if not unicodedata.category(ch).startswith("C"))
     text = _UNSAFE.sub("_", text)
     text = _SPACES.sub(" ", text).strip().strip(".").strip()
     text = text.lstrip(".-_ ") if text.startswith((".", "-")) else text

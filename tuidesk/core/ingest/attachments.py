@@ -64,9 +64,9 @@ DANGEROUS_TYPES = frozenset(
 
 _UNSAFE_CHARS = re.compile(r'[<>:"|?*]')
 _RESERVED = frozenset(
-    {"con", "prn", "aux", "nul", "clock$"}
-    | {f"com{i}" for i in range(10)}
-    | {f"lpt{i}" for i in range(10)}
+    {"con", "prn", "aux", "nul", "clock$", "conin$", "conout$"}
+    | {f"com{i}" for i in (*range(10), "¹", "²", "³")}
+    | {f"lpt{i}" for i in (*range(10), "¹", "²", "³")}
 )
 MAX_NAME_BYTES = 200
 

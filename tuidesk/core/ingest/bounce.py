@@ -30,10 +30,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from tuidesk.core.ingest.parse import ParsedMail
 
-_MSGID = re.compile(r"<[^<>\s]+@[^<>\s]+>")
-_INLINE_ID = re.compile(r"^[ \t>]*Message-ID:[ \t]*(<[^<>\s]+@[^<>\s]+>)", re.I | re.M)
-_OUR_ID = re.compile(r"<tuidesk\.[^<>\s]+@[^<>\s]+>")
-_ADDRESS = re.compile(r"[^\s<>;,\"']+@[^\s<>;,\"']+")
+# The part before the @ excludes it, and addresses are found by splitting, not searching:
+# searching "a@a@a@…" or a long run without an @ would backtrack quadratically (issue 10).
+_MSGID = re.compile(r"<[^<>\s@]+@[^<>\s]+>")
+_INLINE_ID = re.compile(r"^[ \t>]*Message-ID:[ \t]*(<[^<>\s@]+@[^<>\s]+>)", re.I | re.M)
+_OUR_ID = re.compile(r"<tuidesk\.[^<>\s@]+@[^<>\s]+>")
+_NOT_ADDRESS = re.compile(r"[\s<>;,\"']+")
 _DAEMON = re.compile(r"^(mailer-daemon|mail-daemon|mailerdaemon|mail\.delivery\.system)$", re.I)
 _POSTMASTER = re.compile(r"^(postmaster|poostmaster)$", re.I)
 FAILURE_SUBJECT = re.compile(
@@ -97,7 +99,7 @@ def _read(
             for found in _returned_ids(part):
                 ids.setdefault(found, None)
     for name in message.get_all("x-failed-recipients") or []:
-        for address in _ADDRESS.findall(str(name)):
+        for address in addresses_in(str(name)):
             failed.setdefault(address.lower(), None)
     local = sender.partition("@")[0]
     bounce_like = (
@@ -139,8 +141,13 @@ def _status_fields(part: Message, failed: dict[str, None], actions: list[str]) -
         actions.append(action or "failed")
         if action in ("", "failed"):
             for field in ("original-recipient", "final-recipient"):
-                for address in _ADDRESS.findall(block.get(field, "").partition(";")[2]):
+                for address in addresses_in(block.get(field, "").partition(";")[2]):
                     failed.setdefault(address.lower(), None)
+
+
+def addresses_in(text: str) -> list[str]:
+    """Every word of ``text`` that has an @ with something on each side, in order."""
+    return [word for word in _NOT_ADDRESS.split(text) if "@" in word[1:-1]]
 
 
 def _fields(chunk: str) -> dict[str, str]:

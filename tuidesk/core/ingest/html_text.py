@@ -13,7 +13,10 @@ rendered the way a mail client's plain-text view would show it:
 - images show their alt text as ``[image: alt]``; images without alt text (spacers, tracking
   pixels, signature logos) show nothing.
 
-Built on the standard library's tolerant ``HTMLParser``: broken markup never raises.
+Built on the standard library's tolerant ``HTMLParser``: broken markup never raises. The text
+stays about as long as the markup, whatever the nesting: quote prefixes and list indents stop
+growing after ``MAX_NESTING`` levels, and a link opened inside a link closes the first one (as
+browsers do), so thousands of unclosed tags cannot multiply the output or the memory.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ _LINE = frozenset(
     }
 )
 _LINK_SCHEMES = ("http://", "https://", "ftp://", "mailto:")
+MAX_NESTING = 20  # quote and list levels shown; deeper ones are shown at this level
 
 
 class _Renderer(HTMLParser):
@@ -74,7 +78,8 @@ class _Renderer(HTMLParser):
             text = "".join(self.buf).rstrip()
             self.buf = []
             if self.blank_owed and self.lines and self.lines[-1].strip("> "):
-                self.lines.append(("> " * min(self.blank_depth, self.depth)).rstrip())
+                level = min(self.blank_depth, self.depth, MAX_NESTING)
+                self.lines.append(("> " * level).rstrip())
             self.blank_owed = False
             self.lines.append(self._prefix() + text)
 
@@ -84,7 +89,7 @@ class _Renderer(HTMLParser):
         self.blank_owed = True
 
     def _prefix(self) -> str:
-        return "> " * self.depth
+        return "> " * min(self.depth, MAX_NESTING)
 
     def _write(self, text: str) -> None:
         if not text:
@@ -117,7 +122,7 @@ class _Renderer(HTMLParser):
             self.lists.append([tag, 0])
         elif tag == "li":
             self._end_line()
-            indent = "  " * max(len(self.lists) - 1, 0)
+            indent = "  " * min(max(len(self.lists) - 1, 0), MAX_NESTING)
             if self.lists and self.lists[-1][0] == "ol":
                 self.lists[-1][1] += 1
                 self._write(f"{indent}{self.lists[-1][1]}. ")
@@ -135,6 +140,8 @@ class _Renderer(HTMLParser):
                 self._write(" | ")
             self.cells += 1
         elif tag == "a":
+            if self.links:  # <a> cannot nest: the open link ends here
+                self._close_link()
             href = (dict(attrs).get("href") or "").strip()
             self.links.append((href, []))
         elif tag == "img":
@@ -170,8 +177,7 @@ class _Renderer(HTMLParser):
             self.pre = max(self.pre - 1, 0)
             self._paragraph()
         elif tag == "a" and self.links:
-            href, label_parts = self.links.pop()
-            self._write(_link_suffix(href, "".join(label_parts)))
+            self._close_link()
         elif tag in _PARAGRAPH:
             self._paragraph()
         elif tag in _LINE:
@@ -191,6 +197,10 @@ class _Renderer(HTMLParser):
         if not self.buf or self.buf[-1].endswith(" "):
             text = text.lstrip(" ")
         self._write(text)
+
+    def _close_link(self) -> None:
+        href, label_parts = self.links.pop()
+        self._write(_link_suffix(href, "".join(label_parts)))
 
     def _end_line_keep_empty(self) -> None:
         if self.buf:

@@ -5,7 +5,9 @@ mail-parser first; the standard library where mail-parser is known to be wrong o
 read from the same MIME tree with ``get_payload(decode=True)`` (mail-parser hands binary
 payloads back base64-encoded, names nameless parts at random and ignores Content-Location);
 raw 8-bit headers (RFC 6532) are read as UTF-8, then Windows-1252. Parsing never raises: what
-cannot be read becomes a defect, written to the trace.
+cannot be read becomes a defect, written to the trace. A mail nested too deeply or with too many
+parts for the parsers (``structure``) is not parsed: only its header block is read, and
+``ParsedMail.too_complex`` says why, so the pipeline refuses it with that reason.
 
 This runs on the parse worker (``parse_pool``), so work that needs no mailbox settings is done
 here rather than on the busier main process: the HTML body rendered as text, the body and its
@@ -15,35 +17,51 @@ new part for the default settings, and the delivery report of a bounce.
 from __future__ import annotations
 
 import base64
-import email
-import email.policy
 import logging
 import quopri
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from email.header import Header, decode_header
+from email.header import Header
 from email.message import Message
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 
 import mailparser
 
 from tuidesk.core.clock import as_naive_utc
+from tuidesk.core.ingest import linear_headers
 from tuidesk.core.ingest.body import BodyText, body_of
 from tuidesk.core.ingest.bounce import EMPTY, DeliveryReport, read_report
 from tuidesk.core.ingest.html_text import html_to_text
+from tuidesk.core.ingest.linear_headers import decode_header
+from tuidesk.core.ingest.mime_tree import (
+    MAIL_TYPES,
+    is_attachment,
+    message_from_bytes,
+    payload_bytes,
+    walk,
+)
+from tuidesk.core.ingest.structure import attached_mails, too_complex
 
 _MSGID = re.compile(r"<[^<>\s]+>")
 _SURROGATE = re.compile("[\udc80-\udcff]")  # raw bytes the parser kept as surrogate escapes
 _BODY_TYPES = ("text/plain", "text/html")
 MAX_DEFECTS = 20  # a mangled mail can have hundreds: the trace needs the first ones
+MAILPARSER_BUDGET = 64 * 2**20
+"""mail-parser keeps a copy of every attached mail, each with the mails attached inside it:
+mail where that adds up to more (attached mails times size) is read with the standard
+library alone, which copies nothing."""
 _ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+")
 _NAMED = re.compile(r'\s*(?:"([^"\\]*)"|([^"<>,;:@\\()]*?))\s*<([^<>\s@,;"()]+@[^<>\s@,;"()]+)>\s*')
 _BARE = re.compile(r'\s*<?([^<>\s@,;"()]+@[^<>\s@,;"()]+)>?\s*')
 
 # mail-parser logs every part it does not show as a body (delivery-status, images) as a
-# warning; on a terminal that would draw over the TUI. Defects reach the trace instead.
-logging.getLogger("mailparser").setLevel(logging.ERROR)
+# warning, and a header it cannot decode as an error, quoting the stranger's bytes (escape
+# sequences included); with no handler configured, Python writes both to stderr, which on a
+# terminal draws over the TUI. Defects reach the trace instead: mail-parser logs nothing.
+logging.getLogger("mailparser").setLevel(logging.CRITICAL + 1)
+# Every header and MIME parameter is read through these two: linear, not quadratic.
+linear_headers.install()
 
 
 @dataclass(frozen=True)
@@ -76,6 +94,7 @@ class ParsedMail:
     html_text: str = ""  # ``html`` rendered as readable text
     report: DeliveryReport = EMPTY  # what a bounce says about the delivery
     default_body: BodyText | None = None  # the body for the default order and patterns
+    too_complex: str = ""  # why the MIME structure was not read (only the headers were)
 
     def header(self, name: str) -> str:
         return self.headers.get(name.lower(), "")
@@ -141,22 +160,44 @@ def decode_words(value) -> str:
 
 def parse_mail(raw: bytes) -> ParsedMail:
     """Parse ``raw``; never raises."""
+    why = too_complex(raw)
+    if why:
+        return _headers_only(raw, why)
+    copies = attached_mails(raw)
+    if copies * len(raw) > MAILPARSER_BUDGET:
+        mail = _with_stdlib(raw)
+        note = f"read without mail-parser: {copies} attached mails in {len(raw):,} bytes"
+        return replace(mail, defects=(*mail.defects, note))
     try:
         return _with_mailparser(raw)
+    except RecursionError:  # structure.py let through a shape it did not foresee
+        return _headers_only(raw, "its MIME structure is nested too deeply to read")
     except Exception as exc:  # mail-parser gave up: read what the standard library can
         fallback = _with_stdlib(raw)
         note = f"mail-parser failed: {type(exc).__name__}: {exc}"
         return replace(fallback, defects=(*fallback.defects, note))
 
 
+def _headers_only(raw: bytes, why: str) -> ParsedMail:
+    """The top header block of a mail whose body is not to be parsed, and why not."""
+    end = min((at for at in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if at >= 0), default=-1)
+    head = raw if end < 0 else raw[: end + 2]
+    try:
+        message = message_from_bytes(head)
+        mail = _assemble(message, "", "", [], parts=[])
+    except Exception as exc:
+        mail = ParsedMail(defects=(f"unreadable headers: {exc}",))
+    return replace(mail, too_complex=why, defects=(*mail.defects, f"not parsed: {why}"))
+
+
 def _with_mailparser(raw: bytes) -> ParsedMail:
-    parsed = mailparser.parse_from_bytes(raw)
+    parsed = mailparser.MailParser(message_from_bytes(raw))
     message = parsed.message
     defects = _defects(parsed)
     text = "\n".join(parsed.text_plain)
     html = "\n".join(parsed.text_html)
     if _needs_stdlib_body(message, text):
-        text, html = _stdlib_bodies(raw, defects)
+        text, html = _stdlib_bodies(message, defects)
     return _assemble(message, text, html, defects)
 
 
@@ -175,24 +216,42 @@ def _defects(parsed) -> list[str]:
 def _with_stdlib(raw: bytes) -> ParsedMail:
     defects: list[str] = []
     try:
-        message = email.message_from_bytes(raw, policy=email.policy.compat32)
+        message = message_from_bytes(raw)
     except Exception as exc:
         return ParsedMail(text=raw.decode("utf-8", "replace"), defects=(f"unparseable: {exc}",))
-    text, html = _stdlib_bodies(raw, defects)
+    try:
+        text, html = _stdlib_bodies(message, defects)
+    except Exception as exc:
+        text, html = "", ""
+        defects.append(f"unreadable body: {type(exc).__name__}: {exc}")
     try:
         return _assemble(message, text, html, defects)
     except Exception as exc:
         return ParsedMail(text=text, html=html, defects=(*defects, f"unreadable headers: {exc}"))
 
 
-def _assemble(message: Message, text: str, html: str, defects: list[str]) -> ParsedMail:
+def _assemble(
+    message: Message,
+    text: str,
+    html: str,
+    defects: list[str],
+    parts: list[tuple[Message, str, bool]] | None = None,
+) -> ParsedMail:
     headers: dict[str, str] = {}
     for name, value in message.items():
-        headers.setdefault(name.lower(), " ".join(decode_words(value).split()))
+        if name.lower() not in headers:  # the first of each name: decoding them all costs
+            headers[name.lower()] = " ".join(decode_words(value).split())
     name, addr = _first_address(message.get_all("from") or [])
-    parts = [(part, part.get_content_type()) for part in message.walk()]
+    if parts is None:
+        parts = list(walk(message))
     attachments = tuple(_attachments(parts, defects))
-    report = read_report(message, parts, text, addr, headers.get("return-path", ""))
+    report = read_report(
+        message,
+        [(p, k) for p, k, _ in parts] or [(message, message.get_content_type())],
+        text,
+        addr,
+        headers.get("return-path", ""),
+    )
     html_text = html_to_text(html) if html else ""
     return ParsedMail(
         message_id=(message_ids(_raw_text(message.get("message-id"))) or ("",))[0],
@@ -250,10 +309,11 @@ def _simple_addresses(texts: list[str]) -> list[tuple[str, str]] | None:
     standard library's costs more than the rest of a header block); None otherwise."""
     if len(texts) != 1:
         return None
-    found = _NAMED.fullmatch(texts[0])
+    text = " ".join(texts[0].split())  # runs of spaces would make _NAMED backtrack for long
+    found = _NAMED.fullmatch(text)
     if found:
         return [(found.group(1) or found.group(2) or "", found.group(3))]
-    found = _BARE.fullmatch(texts[0])
+    found = _BARE.fullmatch(text)
     return [("", found.group(1))] if found else None
 
 
@@ -273,36 +333,41 @@ def _needs_stdlib_body(message: Message, text: str) -> bool:
     return any("iso-2022" in str(part.get("content-type") or "").lower() for part in message.walk())
 
 
-def _stdlib_bodies(raw: bytes, defects: list[str]) -> tuple[str, str]:
+def _stdlib_bodies(message: Message, defects: list[str]) -> tuple[str, str]:
+    """The text and HTML bodies, decoded as ``get_content()`` does (the declared charset, with
+    replacement characters; UTF-8 when the charset is unknown), but from the compat32 tree:
+    ``policy.default`` parses headers into token trees, gigabytes for a megabyte header."""
     text_parts: list[str] = []
     html_parts: list[str] = []
-    message = email.message_from_bytes(raw, policy=email.policy.default)
-    for part in message.walk():
-        if part.is_multipart() or part.get_content_disposition() == "attachment":
-            continue
-        kind = part.get_content_type()
-        if kind not in _BODY_TYPES:
+    for part, kind, _inside in walk(message):
+        if kind not in _BODY_TYPES or part.is_multipart() or is_attachment(part):
             continue
         try:
-            content = part.get_content()
+            data = payload_bytes(part) or b""
+            charset = part.get_content_charset("ascii")
+            try:
+                content = data.decode(charset, "replace")
+            except LookupError:
+                content = data.decode("utf-8", "replace")
         except Exception as exc:
             defects.append(f"undecodable {kind} part: {exc}")
-            payload = part.get_payload(decode=True) or b""
-            content = bytes_text(payload if isinstance(payload, bytes) else b"")
+            continue
         (text_parts if kind == "text/plain" else html_parts).append(content)
     return "\n".join(text_parts), "\n".join(html_parts)
 
 
-def _attachments(parts: list[tuple[Message, str]], defects: list[str]):
+def _attachments(parts: list[tuple[Message, str, bool]], defects: list[str]):
     """The attachment parts, as mail-parser chooses them: a part with a file name, a part
     with a Content-ID that is not a text body (an inline image), an RTF part, a part marked
-    as an attachment, and an attached mail (as an .eml file)."""
-    for part, kind in parts:
+    as an attachment, and an attached mail (as an .eml file). A mail attached inside an
+    attached mail is already in that one's .eml: kept once, not once per level (a mail nested
+    N deep would otherwise keep N copies of its innermost part)."""
+    for part, kind, inside_eml in parts:
         if kind in _BODY_TYPES and _plain_body(part):
             continue
         disposition = (part.get_content_disposition() or "").lower()
         if part.is_multipart():
-            if kind in ("message/rfc822", "message/global") and disposition == "attachment":
+            if kind in MAIL_TYPES and disposition == "attachment" and not inside_eml:
                 data = _attached_mail(part, defects)
                 name = _filename(part) or "attached-message.eml"
                 yield ParsedAttachment(name, kind, data)
@@ -317,7 +382,7 @@ def _attachments(parts: list[tuple[Message, str]], defects: list[str]):
         ):
             continue
         try:
-            data = part.get_payload(decode=True)
+            data = payload_bytes(part)
         except Exception as exc:
             defects.append(f"attachment {name or kind!r} could not be decoded: {exc}")
             continue

@@ -64,6 +64,10 @@ def process_record(
     mail = parsed if parsed is not None else parse_mail(stored.raw)
     for defect in mail.defects:
         trace("debug", f"{label}: parse defect: {defect}")
+    if mail.too_complex:
+        detail = f"the mail was not read: {mail.too_complex}"
+        trace("warn", f"{label} from {mail.from_addr or '?'}: rejected, too complex: {detail}")
+        return finish(Outcome(stored.id, "rejected", "too_complex", detail))
     kind = classify(mail, policy)
     facts = gather_facts(mail, policy, directory)
     decision = decide(mail, policy, facts, kind)

@@ -79,10 +79,11 @@ def report_count(request: pytest.FixtureRequest):
         f"fuzz: {total:,} mails through the pipeline ({dict(CASES)}), none lost or crashed; "
         f"largest memory peak {peak / MB:.0f} MB (for {size / MB:.1f} MB of mail)"
     )
-    print(f"\n{line}")
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
-        reporter.write_line(line)
+        reporter.write_line(f"\n{line}")
+    else:
+        print(line)
 
 
 def memory_budget(raws: list[bytes]) -> int:

@@ -34,26 +34,23 @@ def header_block(
 
 def nested_messages(depth: int, filler: bytes = b"the bottom\r\n") -> bytes:
     """A mail that attaches a mail that attaches a mail... ``depth`` times."""
-    inner = header_block(depth) + b"Content-Type: text/plain\r\n\r\n" + filler
-    for level in range(depth - 1, -1, -1):
-        inner = (
-            header_block(level)
-            + b"Content-Type: message/rfc822\r\nContent-Disposition: attachment\r\n\r\n"
-            + inner
-        )
-    return inner
+    levels = [
+        header_block(level)
+        + b"Content-Type: message/rfc822\r\nContent-Disposition: attachment\r\n\r\n"
+        for level in range(depth)
+    ]
+    return b"".join(levels) + header_block(depth) + b"Content-Type: text/plain\r\n\r\n" + filler
 
 
 def nested_multiparts(depth: int, same_boundary: bool = False) -> bytes:
     """multipart/mixed inside multipart/mixed... ``depth`` times, a text at the bottom."""
-    body = b"Content-Type: text/plain\r\n\r\nthe bottom\r\n"
-    for level in range(depth - 1, -1, -1):
-        boundary = b"b" if same_boundary else b"b%d" % level
-        body = (
-            b'Content-Type: multipart/mixed; boundary="' + boundary + b'"\r\n\r\n'
-            b"--" + boundary + CRLF + body + CRLF + b"--" + boundary + b"--" + CRLF
-        )
-    return header_block(0) + body
+    marks = [b"b" if same_boundary else b"b%d" % level for level in range(depth)]
+    opening = [
+        b'Content-Type: multipart/mixed; boundary="%s"\r\n\r\n--%s\r\n' % (m, m) for m in marks
+    ]
+    closing = [b"\r\n--%s--\r\n" % m for m in reversed(marks)]
+    bottom = b"Content-Type: text/plain\r\n\r\nthe bottom\r\n"
+    return header_block(0) + b"".join(opening) + bottom + b"".join(closing)
 
 
 def many_attachments(count: int, size: int = 64) -> bytes:

@@ -12,6 +12,7 @@ here pytest's.)
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import subprocess
@@ -31,6 +32,16 @@ from tuidesk.core.store.models import Attachment, InboundMail, Message, TraceLin
 pytestmark = pytest.mark.servers
 PEAK_RSS_LIMIT_MB = 500
 MB = 1024 * 1024
+FIGURES: list[str] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def print_figures(request):
+    """Each bomb's outcome and peak RSS, printed at the end (the README quotes them)."""
+    yield
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        print("", *FIGURES, sep="\n")
 
 
 @dataclass
@@ -125,8 +136,8 @@ def bomb_poll(dovecot, mail_user, cli_env, tmp_path):
         store.connect(str(db_path))
         [record] = list(InboundMail.select())
         size = f"{len(raw) / MB:,.1f} MB" if len(raw) > MB else f"{len(raw):,} bytes"
-        print(
-            f"\nbomb {name} ({size}): {record.state}/{record.reason} "
+        FIGURES.append(
+            f"bomb {name} ({size}): {record.state}/{record.reason} "
             f"({record.detail[:120]}), poller peak RSS {result.peak_rss_mb:.0f} MB"
         )
         assert result.peak_rss_mb < PEAK_RSS_LIMIT_MB, f"{name}: {result.peak_rss_mb:.0f} MB"

@@ -41,7 +41,7 @@ from tuidesk.core.ingest.mime_tree import (
     payload_bytes,
     walk,
 )
-from tuidesk.core.ingest.structure import attached_mails, too_complex
+from tuidesk.core.ingest.structure import survey
 
 _MSGID = re.compile(r"<[^<>\s]+>")
 _SURROGATE = re.compile("[\udc80-\udcff]")  # raw bytes the parser kept as surrogate escapes
@@ -160,10 +160,10 @@ def decode_words(value) -> str:
 
 def parse_mail(raw: bytes) -> ParsedMail:
     """Parse ``raw``; never raises."""
-    why = too_complex(raw)
-    if why:
-        return _headers_only(raw, why)
-    copies = attached_mails(raw)
+    shape = survey(raw)
+    if shape.too_complex:
+        return _headers_only(raw, shape.too_complex)
+    copies = shape.attached_mails
     if copies * len(raw) > MAILPARSER_BUDGET:
         mail = _with_stdlib(raw)
         note = f"read without mail-parser: {copies} attached mails in {len(raw):,} bytes"

@@ -3,19 +3,20 @@
 Python's email parser (and mail-parser on top of it) recurses once per nested multipart or
 attached mail and builds an object per part: a mail nested hundreds deep makes both fail with
 a RecursionError after seconds of work, and one with a hundred thousand tiny parts costs
-gigabytes. ``too_complex`` says why a mail should not be given to them, in one linear pass
+gigabytes. :func:`survey` says why a mail should not be given to them, in one linear pass
 with constant stack, so the mail is refused with that reason instead (issue 10's mail bombs).
 
-Most mail declares a handful of multiparts: counting the declarations is enough to know it is
-fine. Only mail with many declarations is scanned line by line, the way the standard library's
-feedparser would read it (a boundary line of an enclosing multipart ends every part inside it;
-a part of a multipart/digest is an attached mail unless it says otherwise).
+Most mail names a handful of multiparts: counting the words ``multipart/`` and ``message/``
+is enough to know it is fine. Only mail with many is scanned line by line, the way the standard
+library's feedparser would read it (a boundary line of an enclosing multipart ends every part
+inside it; a part of a multipart/digest is an attached mail unless it says otherwise).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 MAX_DEPTH = 100
 """Multiparts and attached mails nested in one another. Real mail rarely exceeds 20 (a chain of
@@ -23,32 +24,33 @@ forwards as attachments); the parsers fail somewhere past 200."""
 MAX_PARTS = 10_000
 """MIME parts in one mail (a mailing-list digest has hundreds)."""
 
-_CONTAINER = re.compile(
-    rb"(?i)(?:^|[\r\n])content-type:[ \t]*(?:\r?\n[ \t]+)?(?:multipart|message)/"
-)
-_ATTACHED_MAIL = re.compile(
-    rb"(?i)(?:^|[\r\n])content-type:[ \t]*(?:\r?\n[ \t]+)?message/(?!delivery-status)"
-)
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 _HEADER_LINE = re.compile(rb"From |[\x21-\x39\x3b-\x7e]*:|[\t ]")
 _BOUNDARY = re.compile(r"""(?i)(?:^|;)\s*boundary\s*=\s*(?:"([^"]*)"|([^;\s]*))""")
 
 
-def too_complex(raw: bytes) -> str:
-    """Why ``raw`` is too deeply nested or has too many parts to parse; "" when it is not."""
-    if len(_CONTAINER.findall(raw)) <= MAX_DEPTH // 2 and _delimiters(raw) < MAX_PARTS:
-        return ""  # cannot be nested deeper (a digest level counts twice) nor have more parts
+@dataclass(frozen=True)
+class Survey:
+    too_complex: str  # why the mail is nested too deeply or has too many parts; "" if it is not
+    attached_mails: int  # at least as many as the mails attached in it (digest parts aside)
+
+
+def survey(raw: bytes) -> Survey:
+    """What must be known of ``raw`` before it is parsed (a few C-speed passes over it)."""
+    lowered = raw.lower()
+    mails = lowered.count(b"message/") - lowered.count(b"message/delivery-status")
+    containers = lowered.count(b"multipart/") + mails  # every declaration names one
+    del lowered
+    if containers <= MAX_DEPTH // 2 and _delimiters(raw) < MAX_PARTS:
+        return Survey("", mails)  # cannot nest deeper (a digest level counts twice) nor part more
     depth, parts = shape(raw)
     if depth > MAX_DEPTH:
-        return f"its MIME parts are nested {depth:,} deep, more than the limit of {MAX_DEPTH}"
-    if parts > MAX_PARTS:
-        return f"it has {parts:,} MIME parts, more than the limit of {MAX_PARTS:,}"
-    return ""
-
-
-def attached_mails(raw: bytes) -> int:
-    """At least as many as the attached mails in ``raw`` (digest parts aside)."""
-    return len(_ATTACHED_MAIL.findall(raw))
+        why = f"its MIME parts are nested {depth:,} deep, more than the limit of {MAX_DEPTH}"
+    elif parts > MAX_PARTS:
+        why = f"it has {parts:,} MIME parts, more than the limit of {MAX_PARTS:,}"
+    else:
+        why = ""
+    return Survey(why, mails)
 
 
 def _delimiters(raw: bytes) -> int:

@@ -18,7 +18,14 @@ from tuidesk.core.store import db as store
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from servers.fixtures import dovecot, dovecot_private, mail_user, smtp_server  # noqa: F401
+from servers.fixtures import (  # noqa: F401
+    dovecot,
+    dovecot_private,
+    mail_user,
+    pg_url,
+    postgres,
+    smtp_server,
+)
 
 XDG = {
     "XDG_CONFIG_HOME": "config",

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, NoReturn
 import pytest
 
 from .dovecot import INSTALL_HINT, DovecotServer, MailUser, dovecot_available
+from .postgres import PostgresServer, postgres_available
 
 if TYPE_CHECKING:
     from .smtp import SmtpServer
@@ -79,3 +80,24 @@ def smtp_server() -> Iterator[SmtpServer]:
     server_class = smtp_server_class()
     with server_class({SMTP_AGENT: secrets.token_urlsafe(12)}) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL cluster for the whole session; take databases with `new_database()`.
+
+    Do not stop or restart it: start a `PostgresServer()` of the test's own for that.
+    """
+    reason = postgres_available()
+    if reason:
+        server_unavailable(reason)
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(postgres: PostgresServer) -> Iterator[str]:
+    """The URL of a fresh PostgreSQL database, migrated to the current schema."""
+    url = postgres.new_database()
+    yield url
+    postgres.drop_database(url)

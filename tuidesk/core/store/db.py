@@ -91,7 +91,7 @@ def _open_url(url: str) -> Database:
         ) from None
     from playhouse.db_url import connect as url_connect
 
-    return url_connect(url, autorollback=True)
+    return url_connect(url)
 
 
 def close() -> None:

@@ -53,6 +53,23 @@ def nested_multiparts(depth: int, same_boundary: bool = False) -> bytes:
     return header_block(0) + b"".join(opening) + bottom + b"".join(closing)
 
 
+def delivery_status_blocks(count: int) -> bytes:
+    """A bounce whose delivery status has ``count`` blocks of fields (a message object each in
+    the standard library's parser)."""
+    blocks = b"".join(
+        b"Final-Recipient: rfc822; user%d@x.example\r\nAction: failed\r\n\r\n" % i
+        for i in range(count)
+    )
+    return (
+        header_block(0)
+        + b'Content-Type: multipart/report; report-type=delivery-status; boundary="R"\r\n\r\n'
+        + b"--R\r\nContent-Type: text/plain\r\n\r\nYour mail could not be delivered.\r\n"
+        + b"--R\r\nContent-Type: message/delivery-status\r\n\r\n"
+        + blocks
+        + b"--R--\r\n"
+    )
+
+
 def many_attachments(count: int, size: int = 64) -> bytes:
     """A mail with ``count`` small attachments, each with different bytes."""
     parts = [b"--XX\r\nContent-Type: text/plain\r\n\r\nSee the attached files.\r\n"]

@@ -5,7 +5,7 @@ originals busy for minutes (found by tests/test_fuzz.py)."""
 from __future__ import annotations
 
 import email.message
-import time
+import faulthandler
 
 import mailparser.utils
 from hypothesis import given, settings
@@ -65,10 +65,14 @@ def test_mail_parser_and_email_message_use_the_linear_versions() -> None:
     assert email.message._parseparam is parseparam
 
 
-def test_a_megabyte_header_takes_about_a_second_not_hours() -> None:
-    words = "=?utf-8?q?=C3=A9?= " * 50_000  # 1 MB: 20 min in the original
-    params = 'text/plain; name="' + ";" * 1_000_000  # an open quote: 10 min in the original
-    started = time.monotonic()
-    assert decode_header(words)[0][0].decode() == "é" * 50_000
-    assert len(parseparam(params)) == 2
-    assert time.monotonic() - started < 10
+def test_a_megabyte_header_is_decoded_in_linear_time() -> None:
+    """The standard library's versions are quadratic: 20 minutes for the first header, 10 for
+    the second. The guard only stops a hang (a second is typical here); it times nothing."""
+    words = "=?utf-8?q?=C3=A9?= " * 50_000
+    params = 'text/plain; name="' + ";" * 1_000_000  # an open quote
+    faulthandler.dump_traceback_later(120, exit=True)
+    try:
+        assert decode_header(words)[0][0].decode() == "é" * 50_000
+        assert len(parseparam(params)) == 2
+    finally:
+        faulthandler.cancel_dump_traceback_later()

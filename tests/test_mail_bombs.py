@@ -22,7 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from hostile import header_block, many_attachments, nested_messages, nested_multiparts
+from hostile import (
+    delivery_status_blocks,
+    header_block,
+    many_attachments,
+    nested_messages,
+    nested_multiparts,
+)
 from ingest_helpers import imap_mailbox
 
 from tuidesk.core.mail.source import TOO_LARGE_KEYWORD
@@ -216,6 +222,7 @@ BOMBS = {
     "multiparts 5,000 deep": lambda: nested_multiparts(5000),
     "multiparts 50,000 deep": lambda: nested_multiparts(50_000),
     "20,000 parts": lambda: many_attachments(20_000, size=8),
+    "a delivery status of 120,000 blocks": lambda: delivery_status_blocks(120_000),
 }
 
 

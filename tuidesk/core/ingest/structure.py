@@ -38,10 +38,12 @@ class Survey:
 def survey(raw: bytes) -> Survey:
     """What must be known of ``raw`` before it is parsed (a few C-speed passes over it)."""
     lowered = raw.lower()
-    mails = lowered.count(b"message/") - lowered.count(b"message/delivery-status")
-    containers = lowered.count(b"multipart/") + mails  # every declaration names one
+    reports = lowered.count(b"message/delivery-status")
+    mails = lowered.count(b"message/") - reports
+    containers = lowered.count(b"multipart/") + mails + reports  # every declaration names one
     del lowered
-    if containers <= MAX_DEPTH // 2 and _delimiters(raw) < MAX_PARTS:
+    blocks = _blank_lines(raw) if reports else 0  # a delivery status is a part per block
+    if containers <= MAX_DEPTH // 2 and _delimiters(raw) + blocks < MAX_PARTS:
         return Survey("", mails)  # cannot nest deeper (a digest level counts twice) nor part more
     depth, parts = shape(raw)
     if depth > MAX_DEPTH:
@@ -51,6 +53,11 @@ def survey(raw: bytes) -> Survey:
     else:
         why = ""
     return Survey(why, mails)
+
+
+def _blank_lines(raw: bytes) -> int:
+    """At least as many as the empty lines in ``raw``."""
+    return raw.count(b"\n\n") + raw.count(b"\r\r") + raw.count(b"\n\r\n")
 
 
 def _delimiters(raw: bytes) -> int:
@@ -63,6 +70,7 @@ def shape(raw: bytes) -> tuple[int, int]:
     stack = _Stack()
     depth = parts = 0
     headers: list[bytes] | None = []  # the header block being read, None in a body
+    report = False  # in the body of a message/delivery-status
     for line in _lines(raw):
         if headers is not None:
             if line and _HEADER_LINE.match(line):
@@ -71,16 +79,24 @@ def shape(raw: bytes) -> tuple[int, int]:
             parts += 1
             kind, boundary = _content_type(headers, digest=stack.in_digest())
             headers = None
-            if kind.startswith("multipart/") and boundary:
+            if kind.startswith("multipart/") and boundary is not None:
                 stack.push(b"--" + boundary, kind == "multipart/digest")
-            elif kind.startswith("message/") and kind != "message/delivery-status":
+            elif kind == "message/delivery-status":
+                # the standard library makes a part of each block of fields in it
+                report = True
+                parts += 1
+                depth = max(depth, len(stack.entries) + 1)
+            elif kind.startswith("message/"):
                 stack.push(None, False)
                 headers = []  # the attached mail's own header block follows
             depth = max(depth, len(stack.entries))
             if not line or headers is not None:
                 continue
+        if report and not line:
+            parts += 1  # at most one block per empty line
         if line.startswith(b"--") and stack.delimit(line.rstrip(b" \t")):
             headers = []
+            report = False
     if headers:
         parts += 1
     return depth, parts
@@ -131,8 +147,9 @@ def _lines(raw: bytes) -> Iterator[bytes]:
         yield raw[start:]
 
 
-def _content_type(headers: list[bytes], digest: bool) -> tuple[str, bytes]:
-    """(the lower-case content type, the boundary) of a part's header block."""
+def _content_type(headers: list[bytes], digest: bool) -> tuple[str, bytes | None]:
+    """(the lower-case content type, the boundary) of a part's header block; the boundary is
+    None when none is declared (an empty one is a boundary: its lines are a bare ``--``)."""
     value = None
     for line in headers:
         if value is not None:
@@ -143,11 +160,12 @@ def _content_type(headers: list[bytes], digest: bool) -> tuple[str, bytes]:
         if line[:13].lower() == b"content-type:":
             value = line[13:]
     if value is None:
-        return ("message/rfc822" if digest else "text/plain"), b""
+        return ("message/rfc822" if digest else "text/plain"), None
     text = value.decode("latin-1")
     kind = text.split(";", 1)[0].strip().lower()
     if kind.count("/") != 1:
         kind = "text/plain"
     found = _BOUNDARY.search(text)
-    boundary = (found.group(1) or found.group(2) or "").rstrip() if found else ""
-    return kind, boundary.encode("latin-1")
+    if found is None:
+        return kind, None
+    return kind, (found.group(1) or found.group(2) or "").rstrip().encode("latin-1")

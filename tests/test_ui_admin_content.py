@@ -3,6 +3,7 @@ done to one — Reset Status, Retry, Delete (asked first), View raw."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -10,10 +11,12 @@ from typing import Any
 
 from ingest_helpers import imap_mailbox, poll
 from mailgen import mail
+from rich.text import Text
 from textual.pilot import Pilot
-from textual.widgets import TextArea
+from textual.widgets import DataTable, Static, TextArea
 
-from tuidesk.core.store.models import InboundMail
+from tuidesk.core.mailbox_ops import CONTENT_PAGE_SIZE
+from tuidesk.core.store.models import InboundMail, Mailbox
 from tuidesk.ui.app import TuideskApp
 from tuidesk.ui.screens.mailbox_content import MailboxContentScreen, RawMailScreen
 from tuidesk.ui.screens.pickers import ChoiceScreen
@@ -100,3 +103,60 @@ async def test_view_raw_shows_the_message_source(
         await pilot.press("v")
         await wait_until(pilot, lambda: isinstance(app.screen, RawMailScreen))
         assert "Subject: Look at my headers" in app.screen.query_one(TextArea).text
+
+
+def maildir_of(tmp_path: Path, count: int) -> Mailbox:
+    """A Maildir mailbox of ``count`` messages, "Message 1" the oldest, none fetched yet."""
+    root = tmp_path / "Big"
+    for sub in ("new", "cur", "tmp"):
+        (root / sub).mkdir(parents=True)
+    for number in range(1, count + 1):
+        path = root / "new" / f"{number:05d}.host"
+        path.write_bytes(mail(subject=f"Message {number}"))
+        os.utime(path, (1_700_000_000 + number, 1_700_000_000 + number))
+    return Mailbox.create(
+        name="big", address="big@example.com", protocol="maildir", maildir_path=str(root)
+    )
+
+
+def summary(screen: MailboxContentScreen) -> str:
+    content = screen.query_one("#content-summary", Static).content
+    assert isinstance(content, Text)
+    return content.plain
+
+
+async def test_a_large_mailbox_is_shown_a_page_at_a_time(
+    database: Path, make_app: MakeApp, tmp_path: Path, settle: Any
+) -> None:
+    maildir_of(tmp_path, 2 * CONTENT_PAGE_SIZE + 50)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_content(pilot, settle)
+        table = screen.query_one(DataTable)
+        assert table.row_count == len(screen.rows) == CONTENT_PAGE_SIZE
+        assert "rows 1–200 of 450" in summary(screen)
+        await pilot.press("right_square_bracket")
+        await wait_until(pilot, lambda: "rows 201–400 of 450" in summary(screen))
+        await pilot.press("right_square_bracket")
+        await wait_until(pilot, lambda: "rows 401–450 of 450" in summary(screen))
+        assert table.row_count == 50
+        assert screen.rows[-1].key.endswith("00450.host")
+        await pilot.press("right_square_bracket")  # no page after the last
+        await settle(pilot)
+        assert "rows 401–450 of 450" in summary(screen)
+        await pilot.press("left_square_bracket")
+        await wait_until(pilot, lambda: "rows 201–400 of 450" in summary(screen))
+        assert screen.rows[0].key.endswith("00201.host")
+
+
+async def test_a_mailbox_of_one_page_says_how_many_messages(
+    database: Path, make_app: MakeApp, tmp_path: Path, settle: Any
+) -> None:
+    maildir_of(tmp_path, 3)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_content(pilot, settle)
+        assert "3 message(s) on the server" in summary(screen)
+        await pilot.press("left_square_bracket", "right_square_bracket")
+        await settle(pilot)
+        assert len(screen.rows) == 3

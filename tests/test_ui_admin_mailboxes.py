@@ -268,3 +268,73 @@ async def test_the_mailboxes_are_reached_from_the_command_palette(
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, MailboxesScreen))
         assert app.current_mode == "mailboxes"
+
+
+async def choose_and_wait(pilot: Pilot[Any], name: str, value: str) -> None:
+    choose(pilot, name, value)
+    await pilot.pause()
+
+
+@pytest.mark.parametrize(
+    ("protocol", "security", "port"),
+    [
+        ("imap", "ssl", "993"),
+        ("imap", "starttls", "143"),
+        ("imap", "plain", "143"),
+        ("pop3", "ssl", "995"),
+        ("pop3", "starttls", "110"),
+        ("pop3", "plain", "110"),
+    ],
+)
+async def test_the_port_follows_the_protocol_and_the_security(
+    database: Path, make_app: MakeApp, protocol: str, security: str, port: str
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_form(pilot)
+        for other in ("pop3", "imap") if protocol == "imap" else ("imap", "pop3"):
+            await choose_and_wait(pilot, "protocol", other)
+        for other in ("plain", "starttls", "ssl", security):
+            await choose_and_wait(pilot, "security", other)
+        assert screen.text_of("port") == port
+
+
+@pytest.mark.parametrize(
+    ("security", "port"), [("ssl", "465"), ("starttls", "587"), ("plain", "25")]
+)
+async def test_the_smtp_port_follows_the_smtp_security(
+    database: Path, make_app: MakeApp, security: str, port: str
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_form(pilot)
+        for other in ("plain", "ssl", "starttls", security):
+            await choose_and_wait(pilot, "smtp_security", other)
+        assert screen.text_of("smtp_port") == port
+
+
+async def test_a_port_the_user_typed_is_left_alone(database: Path, make_app: MakeApp) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_form(pilot)
+        await type_into(pilot, "port", "10993")
+        await type_into(pilot, "smtp_port", "2525")
+        await choose_and_wait(pilot, "security", "starttls")
+        await choose_and_wait(pilot, "protocol", "pop3")
+        await choose_and_wait(pilot, "smtp_security", "ssl")
+        assert (screen.text_of("port"), screen.text_of("smtp_port")) == ("10993", "2525")
+
+
+async def test_a_port_follows_again_across_a_protocol_without_one(
+    database: Path, make_app: MakeApp
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_form(pilot)
+        await choose_and_wait(pilot, "protocol", "imap")
+        await choose_and_wait(pilot, "security", "ssl")
+        await choose_and_wait(pilot, "protocol", "maildir")  # no port: the field is kept
+        assert screen.text_of("port") == "993"
+        await choose_and_wait(pilot, "security", "starttls")
+        await choose_and_wait(pilot, "protocol", "imap")
+        assert screen.text_of("port") == "143"

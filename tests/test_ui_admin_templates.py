@@ -136,3 +136,59 @@ async def test_a_setting_that_is_not_an_address_is_refused(
         await pilot.press("ctrl+s")
         await pilot.pause(0.2)
         assert global_settings.get("alert_recipients") == ""
+
+
+async def test_an_html_part_with_a_syntax_error_is_refused_with_its_line(
+    database: Path, make_app: MakeApp
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_templates(pilot)
+        name = screen.name_shown
+        await pilot.press("ctrl+o")
+        screen.query_one("#template-html", TextArea).load_text("<p>Hi</p>\n<p>{% if %}</p>\n")
+        await pilot.press("ctrl+s")
+        problem = screen.query_one("#template-problem", Static)
+        await wait_until(pilot, lambda: "Not saved" in shown(problem))
+        assert "HTML, line 2" in shown(problem)
+        assert Template.get_or_none(Template.name == name) is None
+
+
+async def test_a_subject_that_does_not_compile_is_refused(
+    database: Path, make_app: MakeApp
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_templates(pilot)
+        screen.query_one("#template-subject", Input).value = "Ticket {{ ticket.number"
+        await pilot.press("ctrl+s")
+        problem = screen.query_one("#template-problem", Static)
+        await wait_until(pilot, lambda: "Not saved" in shown(problem))
+        assert "subject, line 1" in shown(problem)
+        assert Template.get_or_none(Template.name == screen.name_shown) is None
+
+
+async def test_the_html_part_is_previewed_as_text_and_saved(
+    demo_database: Path, make_app: MakeApp
+) -> None:
+    ticket = Ticket.select().order_by(Ticket.id).first()
+    html = "<p>About <b>{{ ticket.subject }}</b></p><ul><li>one</li><li>two</li></ul>"
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_templates(pilot)
+        name = screen.name_shown
+        await pilot.press("ctrl+t", *ticket.display_number)
+        await pilot.press("ctrl+o")
+        assert screen.part_shown == "html"
+        screen.query_one("#template-html", TextArea).load_text(html)
+        await wait_until(pilot, lambda: f"About {ticket.subject}" in preview(screen))
+        assert "HTML part shown as text" in preview(screen)
+        assert f"ticket #{ticket.display_number}" in preview(screen)
+        assert "- one\n- two" in preview(screen)
+        assert "<b>" not in preview(screen)
+        await pilot.press("ctrl+o")  # back to the text part, previewed as text
+        await wait_until(pilot, lambda: "HTML part shown as text" not in preview(screen))
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: Template.get_or_none(Template.name == name) is not None)
+    saved, _overridden = current(name)
+    assert saved.html == html

@@ -84,6 +84,7 @@ class ContentRow:
     record_id: int | None
     subject: str
     flags: frozenset[str] = frozenset()
+    sender: str = ""  # the From address stored in the ledger ("" when not fetched yet)
 
 
 def _state(record: InboundMail | None, flags: frozenset[str]) -> str:
@@ -104,7 +105,33 @@ def _state(record: InboundMail | None, flags: frozenset[str]) -> str:
     return f"processed ({record.state})"
 
 
+CONTENT_PAGE_SIZE = 200
+"""Rows of the mailbox content read and shown at a time."""
+
+
+@dataclass(frozen=True)
+class ContentPage:
+    """Rows ``offset`` … ``offset + len(rows) - 1`` of the ``total`` messages on the server."""
+
+    rows: list[ContentRow]
+    offset: int
+    total: int
+
+
 def content_rows(mailbox: Mailbox) -> list[ContentRow]:
+    """Every message on the server with its ledger state (the CLI's listing)."""
+    return content_page(mailbox, 0, None).rows
+
+
+def content_page(
+    mailbox: Mailbox, offset: int = 0, limit: int | None = CONTENT_PAGE_SIZE
+) -> ContentPage:
+    """One page of the server's messages with their ledger state (``limit`` None: all).
+
+    The server's listing is read whole (keys, sizes, dates and flags: no bodies), the ledger only
+    for the page's keys, and only the page becomes rows, so a mailbox of thousands of messages
+    opens as fast as one of a page. An ``offset`` past the end (messages deleted meanwhile) shows
+    the last page."""
     trace = Tracer(None, mailbox.name)
     folder = mailbox.folder or "INBOX"
     source = build_source(mailbox, trace, watermark=ledger.watermark(mailbox, folder))
@@ -113,7 +140,14 @@ def content_rows(mailbox: Mailbox) -> list[ContentRow]:
         remotes = source.list_all()
     finally:
         source.close()
-    keys = [r.key for r in remotes]
+    total = len(remotes)
+    if limit is None:
+        offset, page = 0, remotes
+    else:
+        last_page_start = (total - 1) // limit * limit if total else 0
+        offset = min(max(offset, 0), last_page_start)
+        page = remotes[offset : offset + limit]
+    keys = [r.key for r in page]
     records: dict[str, InboundMail] = {}
     for start in range(0, len(keys), 500):
         for record in InboundMail.select().where(
@@ -121,21 +155,21 @@ def content_rows(mailbox: Mailbox) -> list[ContentRow]:
         ):
             records[record.source_key] = record
     rows = []
-    for remote in remotes:
+    for remote in page:
         record = records.get(remote.key)
-        state = _state(record, remote.flags)
         rows.append(
             ContentRow(
                 key=remote.key,
                 size=remote.size,
                 date=remote.internal_date,
-                state=state,
+                state=_state(record, remote.flags),
                 record_id=record.id if record else None,
                 subject=record.subject if record else "",
                 flags=remote.flags,
+                sender=record.from_addr if record else "",
             )
         )
-    return rows
+    return ContentPage(rows, offset, total)
 
 
 def _on_server(mailbox: Mailbox, keys: set[str], act: Callable[[object, list], object]) -> object:

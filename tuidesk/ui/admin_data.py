@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 
 from peewee import fn
 
-from tuidesk.core.mailbox_config import FieldInfo, editable_fields
+from tuidesk.core.mailbox_config import FieldInfo, default_port, editable_fields
 from tuidesk.core.store.models import InboundMail, Mailbox, PollRun, TraceLine
 
 
@@ -175,3 +175,15 @@ def trace_lines(mailbox_id: int, after_id: int = 0, limit: int = 2000) -> list[T
         .tuples()
     )
     return [TraceRow(*row) for row in reversed(list(query))]
+
+
+SMTP_PORTS = {"ssl": 465, "starttls": 587, "plain": 25}
+
+
+def port_for(field: str, protocol: str, security: str) -> int:
+    """The usual port of ``field`` ("port" or "smtp_port") for the protocol and security
+    (0 when there is none: Graph, Maildir, pipe); the form follows it while the port is the
+    usual one."""
+    if field == "smtp_port":
+        return SMTP_PORTS.get(security, 0)
+    return default_port(protocol, security)

@@ -11,6 +11,7 @@ from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.signal import Signal
 from textual.theme import Theme
 
@@ -20,6 +21,7 @@ from tuidesk.core.demo import populate_demo
 from tuidesk.core.errors import TuideskError
 from tuidesk.core.queue import DEFAULT_PAGE_SIZE
 from tuidesk.core.settings import save_settings
+from tuidesk.core.text import safe_line, safe_text
 from tuidesk.ui.commands import TuideskCommands
 from tuidesk.ui.data import PollStatus
 from tuidesk.ui.messages import Changes
@@ -46,6 +48,20 @@ MODE_LABELS = {
 }
 
 
+MODE_KEYS = {
+    "queue": "f2",
+    "review": "f3",
+    "mailboxes": "f4",
+    "trace": "f5",
+    "templates": "f6",
+    "settings": "f7",
+}
+MODE_GROUP = Binding.Group("Modes")
+"""The mode keys show as one group in the footer ("f3 f4 f5 f6 f7 Modes") so that all of
+them fit in 80 columns next to a screen's own keys; the help panel (?) and the tooltips name
+each one."""
+
+
 class TuideskApp(PollingMixin, ActionsMixin, App[int]):
     """The operator's helpdesk. ``clock`` gives "now" (fixed in tests, so ages are stable);
     ``page_size`` is how many queue rows are read at a time; ``poll`` switches the background
@@ -66,12 +82,16 @@ class TuideskApp(PollingMixin, ActionsMixin, App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True, show=False),
         Binding("question_mark", "toggle_help", "Keys", id="app.help"),
-        Binding("f2", "switch_mode('queue')", "Queue", id="app.mode.queue"),
-        Binding("f3", "switch_mode('review')", "Review", id="app.mode.review"),
-        Binding("f4", "switch_mode('mailboxes')", "Mailboxes", id="app.mode.mailboxes", show=False),
-        Binding("f5", "switch_mode('trace')", "Trace", id="app.mode.trace", show=False),
-        Binding("f6", "switch_mode('templates')", "Templates", id="app.mode.templates", show=False),
-        Binding("f7", "switch_mode('settings')", "Settings", id="app.mode.settings", show=False),
+        *(
+            Binding(
+                key,
+                f"switch_mode('{mode}')",
+                MODE_LABELS[mode],
+                id=f"app.mode.{mode}",
+                group=MODE_GROUP,
+            )
+            for mode, key in MODE_KEYS.items()
+        ),
         Binding(
             "ctrl+p", "command_palette", "Palette", id="app.palette", show=False, priority=True
         ),
@@ -107,6 +127,25 @@ class TuideskApp(PollingMixin, ActionsMixin, App[int]):
 
     def on_unmount(self) -> None:
         self.stop_polling()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Toasts name mailboxes, subjects and errors that came from mail or from servers: each
+        one goes through ``safe_text`` here, once for every screen."""
+        super().notify(
+            safe_text(message),
+            title=safe_line(title),
+            severity=severity,
+            timeout=timeout,
+            markup=markup,
+        )
 
     def attachments_dir(self) -> Path:
         """Where attachments are saved unless the operator names another folder."""

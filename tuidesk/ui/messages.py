@@ -216,10 +216,13 @@ class ConnectionTested(Message):
 
 @dataclass
 class ContentLoaded(Message):
-    """The messages on a mailbox's server with their ledger state (``ContentRow``)."""
+    """A page of the messages on a mailbox's server with their ledger state (``ContentRow``):
+    rows ``offset`` … of ``total``."""
 
     rows: list[Any]
     error: str = ""
+    offset: int = 0
+    total: int = 0
 
 
 @dataclass
@@ -244,10 +247,12 @@ class TraceHeard(Message):
 
 @dataclass
 class TemplatePreviewed(Message):
-    """A template rendered as typed (``used`` says against what), or why it cannot be."""
+    """A template rendered as typed (``used`` says against what), or why it cannot be;
+    ``html_text`` is the rendered HTML part as text ("" when there is none)."""
 
     generation: int
     used: str = ""
     subject: str = ""
     text: str = ""
+    html_text: str = ""
     error: str = ""

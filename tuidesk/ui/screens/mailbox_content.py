@@ -1,5 +1,8 @@
 """Mailbox content (003): the messages on the server with their ledger state — new, processed,
-held, error, too large — and Reset Status, Retry, Delete (asked first) and View raw."""
+held, error, too large — and Reset Status, Retry, Delete (asked first) and View raw.
+
+A page of rows is read at a time (``CONTENT_PAGE_SIZE``), ``]`` and ``[`` turn the pages, so a
+mailbox of thousands of messages opens as fast as a small one."""
 
 from __future__ import annotations
 
@@ -43,18 +46,31 @@ def key_label(key: str) -> str:
 class MailboxContentScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="content.back"),
-        Binding("n", "reset", "Reset status", id="content.reset"),
+        Binding("n", "reset", "Reset", id="content.reset", tooltip="Reset the status to new"),
         Binding("r", "retry", "Retry", id="content.retry"),
         Binding("D", "delete", "Delete", id="content.delete"),
-        Binding("v", "view_raw", "View raw", id="content.raw"),
-        Binding("ctrl+r", "refresh", "Refresh", id="content.refresh"),
+        Binding("v", "view_raw", "Raw", id="content.raw", tooltip="View the raw message"),
+        Binding("ctrl+r", "refresh", "Refresh", id="content.refresh", show=False),
+        Binding("right_square_bracket", "page(1)", "Next page", id="content.page.next", show=False),
+        Binding(
+            "left_square_bracket",
+            "page(-1)",
+            "Previous page",
+            id="content.page.previous",
+            show=False,
+        ),
     ]
 
-    def __init__(self, mailbox_id: int, name: str) -> None:
+    def __init__(self, mailbox_id: int, name: str, page_size: int | None = None) -> None:
+        from tuidesk.core.mailbox_ops import CONTENT_PAGE_SIZE
+
         super().__init__()
         self.mailbox_id = mailbox_id
         self.mailbox_name = name
+        self.page_size = page_size or CONTENT_PAGE_SIZE
         self.rows: list[ContentRow] = []
+        self.page_start = 0  # of the first row shown, among every message on the server
+        self.total = 0
         self.reading = True
 
     @property
@@ -64,6 +80,7 @@ class MailboxContentScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="content-summary")
         yield DataTable(id="content-table", cursor_type="row")
+        yield Static(id="content-detail")
         yield KeysFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -73,26 +90,41 @@ class MailboxContentScreen(Screen[None]):
         table.focus()
         self.reload()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="content-read")
     def reload(self) -> None:
+        """Read the page shown again."""
+        self.reading = True
+        self._read(self.page_start, self.page_size)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="content-read")
+    def _read(self, offset: int, limit: int) -> None:
         from tuidesk.core.errors import TuideskError
-        from tuidesk.core.mailbox_ops import content_rows
+        from tuidesk.core.mailbox_ops import content_page
 
         try:
             with database_proxy.connection_context():
-                rows = content_rows(Mailbox.get_by_id(self.mailbox_id))
+                page = content_page(Mailbox.get_by_id(self.mailbox_id), offset, limit)
         except TuideskError as exc:
-            self.post_message(ContentLoaded([], redact(exc.sentence)))
+            self.post_message(ContentLoaded([], redact(exc.sentence), offset))
             return
         except Exception as exc:
-            self.post_message(ContentLoaded([], redact(f"{type(exc).__name__}: {exc}")))
+            error = redact(f"{type(exc).__name__}: {exc}")
+            self.post_message(ContentLoaded([], error, offset))
             return
-        self.post_message(ContentLoaded(rows))
+        self.post_message(ContentLoaded(page.rows, offset=page.offset, total=page.total))
+
+    def action_page(self, step: int) -> None:
+        """Show the next (``step`` 1) or the previous (-1) page, if there is one."""
+        offset = self.page_start + step * self.page_size
+        if self.reading or offset < 0 or offset >= self.total:
+            return
+        self.page_start = offset
+        self.query_one(DataTable).move_cursor(row=0)
+        self.reload()
 
     def on_content_loaded(self, message: ContentLoaded) -> None:
         self.reading = False
         current = self.current
-        self.rows = message.rows
+        self.rows, self.page_start, self.total = message.rows, message.offset, message.total
         table = self.query_one(DataTable)
         table.clear()
         for row in self.rows:
@@ -113,9 +145,28 @@ class MailboxContentScreen(Screen[None]):
         summary.append(f" {safe_line(self.mailbox_name)} ", "reverse bold")
         if message.error:
             summary.append(f" the server cannot be read: {safe_line(message.error)}", "bold")
+        elif self.total > len(self.rows):
+            first, last = self.page_start + 1, self.page_start + len(self.rows)
+            summary.append(f" rows {first}–{last} of {self.total} on the server")
+            summary.append("  ] next page  [ previous", "dim")
         else:
-            summary.append(f" {len(self.rows)} message(s) on the server")
+            summary.append(f" {self.total} message(s) on the server")
         self.query_one("#content-summary", Static).update(summary)
+        self._show_detail()
+
+    def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        """The sender and whole subject of the message under the cursor."""
+        row = self.current
+        detail = Text(no_wrap=True, overflow="ellipsis")
+        if row is not None and row.record_id is not None:
+            detail.append(f" From {safe_line(row.sender) or '(nobody)'}", "bold")
+            detail.append(f" · {safe_line(row.subject) or '(no subject)'}")
+        elif row is not None:
+            detail.append(" not fetched yet: no sender or subject stored", "dim")
+        self.query_one("#content-detail", Static).update(detail)
 
     @property
     def current(self) -> ContentRow | None:

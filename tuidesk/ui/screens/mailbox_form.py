@@ -23,7 +23,8 @@ from tuidesk.core import mailbox_config
 from tuidesk.core.mailbox_config import FieldInfo, editable_fields
 from tuidesk.core.redact import redact
 from tuidesk.core.store.models import Mailbox, database_proxy
-from tuidesk.ui.admin_data import MailboxForm, mailbox_form
+from tuidesk.core.text import safe_text
+from tuidesk.ui.admin_data import MailboxForm, mailbox_form, port_for
 from tuidesk.ui.messages import MailboxFormLoaded
 from tuidesk.ui.widgets.footer import KeysFooter
 
@@ -192,6 +193,7 @@ class MailboxFormScreen(Screen[int | None]):
         self.stored_secrets: frozenset[str] = frozenset()
         self.problems: dict[str, str] = {}
         self.loaded = False
+        self._port_defaults: dict[str, int] = {}  # the usual port each port field was given for
 
     @property
     def tuidesk(self) -> TuideskApp:
@@ -249,7 +251,9 @@ class MailboxFormScreen(Screen[int | None]):
 
     def on_mailbox_form_loaded(self, message: MailboxFormLoaded) -> None:
         if message.error or message.form is None:
-            self.notify(f"the mailbox cannot be read: {message.error}", severity="error")
+            self.notify(
+                f"the mailbox cannot be read: {message.error}", severity="error", markup=False
+            )
             self.dismiss(None)
             return
         form: MailboxForm = message.form
@@ -259,12 +263,16 @@ class MailboxFormScreen(Screen[int | None]):
             for name, text in form.texts.items():
                 self._set_text(name, text)
         self.loaded = True
+        self._port_defaults = {field: self._usual_port(field) for field in ("port", "smtp_port")}
         for name in self.fields:
             self._check(name)
         self.query_one("#field-name").focus()
 
     def _set_text(self, name: str, text: str) -> None:
+        """Show ``text`` in the field ``name``, without what a terminal would act on (a mailbox
+        imported from TOML or made by the CLI may hold anything)."""
         info = self.fields[name]
+        text = safe_text(text)
         widget = self.query_one(f"#field-{name}")
         if isinstance(widget, Select):
             if text in info.choices:
@@ -301,7 +309,25 @@ class MailboxFormScreen(Screen[int | None]):
     def _changed(self, event: Input.Changed) -> None:
         widget_id = event.control.id or "" if event.control else ""
         if self.loaded and widget_id.startswith("field-"):
-            self._check(widget_id.removeprefix("field-"))
+            name = widget_id.removeprefix("field-")
+            self._check(name)
+            if name in {"protocol", "security", "smtp_security"}:
+                self._follow_port_defaults()
+
+    def _usual_port(self, field: str) -> int:
+        security = self.text_of("smtp_security" if field == "smtp_port" else "security")
+        return port_for(field, self.text_of("protocol"), security)
+
+    def _follow_port_defaults(self) -> None:
+        """A port that still holds the usual port of the previous protocol and security takes
+        the usual port of the new ones; a port the user typed is left alone."""
+        for field in ("port", "smtp_port"):
+            previous, usual = self._port_defaults.get(field, 0), self._usual_port(field)
+            if not usual or usual == previous:
+                continue  # no usual port (Graph, Maildir): the last one is remembered
+            self._port_defaults[field] = usual
+            if self.text_of(field).strip() in {"", str(previous)}:
+                self.query_one(f"#field-{field}", Input).value = str(usual)
 
     def _check(self, name: str) -> None:
         info = self.fields[name]
@@ -362,7 +388,9 @@ class MailboxFormScreen(Screen[int | None]):
             return
         if self.problems:
             first = next(iter(self.problems))
-            self.notify(f"Fix {first} first: {self.problems[first]}", severity="error")
+            self.notify(
+                f"Fix {first} first: {self.problems[first]}", severity="error", markup=False
+            )
             return
         texts = self.texts()
         self.app.push_screen(ConnectionTestScreen(self.mailbox_id, texts["name"], texts))

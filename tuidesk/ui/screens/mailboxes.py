@@ -73,12 +73,12 @@ class MailboxesScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "add", "Add", id="mailboxes.add"),
         Binding("e", "edit", "Edit", id="mailboxes.edit"),
-        Binding("d", "duplicate", "Duplicate", id="mailboxes.duplicate"),
+        Binding("d", "duplicate", "Duplicate", id="mailboxes.duplicate", show=False),
         Binding("s", "toggle_status", "On/off", id="mailboxes.toggle"),
         Binding("p", "poll", "Poll", id="mailboxes.poll"),
         Binding("t", "test", "Test", id="mailboxes.test"),
-        Binding("c", "content", "Content", id="mailboxes.content"),
-        Binding("l", "trace", "Trace", id="mailboxes.trace"),
+        Binding("c", "content", "Mail", id="mailboxes.content", tooltip="The mail on the server"),
+        Binding("l", "trace", "Trace", id="mailboxes.trace", show=False),
         Binding("o", "authorize", "Sign in", id="mailboxes.authorize", show=False),
         Binding("ctrl+r", "refresh", "Refresh", id="mailboxes.refresh", show=False),
     ]
@@ -272,7 +272,9 @@ class MailboxesScreen(Screen[None]):
             with database_proxy.connection_context():
                 mailbox = Mailbox.get_by_id(current.mailbox_id)
         except Exception as exc:
-            self.notify(f"the mailbox cannot be read: {redact(str(exc))}", severity="error")
+            self.notify(
+                f"the mailbox cannot be read: {redact(str(exc))}", severity="error", markup=False
+            )
             return
         if not is_oauth(mailbox):
             self.notify(

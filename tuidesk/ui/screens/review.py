@@ -85,7 +85,7 @@ class ReviewScreen(Screen[None]):
         Binding("x", "reject", "Reject", id="review.reject"),
         Binding("b", "block", "Block", id="review.block"),
         Binding("B", "block_domain", "Block domain", id="review.block_domain", show=False),
-        Binding("r", "retry", "Retry", id="review.retry"),
+        Binding("r", "retry", "Retry", id="review.retry", show=False),
         Binding("ctrl+r", "refresh", "Refresh", id="review.refresh", show=False),
     ]
 

@@ -20,6 +20,7 @@ from textual.widgets import Checkbox, Input, Select, Static
 from tuidesk.core import global_settings
 from tuidesk.core.settings import Settings, save_settings
 from tuidesk.core.store.models import database_proxy
+from tuidesk.core.text import safe_line, safe_text
 from tuidesk.ui import data
 from tuidesk.ui.widgets.footer import KeysFooter
 
@@ -141,10 +142,10 @@ class SettingsScreen(Screen[None]):
                     widget.value = _true(value)
                 elif isinstance(widget, Select):
                     names = sorted(set(mailboxes) | ({value} if value else set()))
-                    widget.set_options([(name, name) for name in names])
+                    widget.set_options([(Text(safe_line(name)), name) for name in names])
                     widget.value = value if value else Select.NULL
                 elif isinstance(widget, Input):
-                    widget.value = value
+                    widget.value = safe_text(value)
         self.ready = True
         for key in [*values, *USER_FIELDS]:
             self._check(key)
@@ -196,7 +197,9 @@ class SettingsScreen(Screen[None]):
         if self.problems:
             first = next(iter(self.problems))
             self.query_one(f"#setting-{first}").focus()
-            self.notify(f"Not saved: {first}: {self.problems[first]}", severity="error")
+            self.notify(
+                f"Not saved: {first}: {self.problems[first]}", severity="error", markup=False
+            )
             return
         changed = {
             key: self.text_of(key)

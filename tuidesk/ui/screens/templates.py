@@ -1,6 +1,10 @@
 """Templates (004): the outbound templates in an editor, with a preview rendered as it is
-typed — against a chosen ticket, or sample data — and a save that is refused, naming the line,
-when the template does not compile or render."""
+typed — against a chosen ticket, or sample data — and a save that is refused, naming the part
+and the line, when the template does not compile or render.
+
+Every part is edited here: the subject on its line, the text and the HTML parts in two tabs.
+The preview follows the tab on show; the HTML part is previewed as the text a terminal can
+show (``html_to_text``, the rendering ingest uses for HTML mail)."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Input, Select, Static, TextArea
+from textual.widgets import Input, Select, Static, TabbedContent, TabPane, TextArea
 
 from tuidesk.core.redact import redact
 from tuidesk.core.store.models import database_proxy
@@ -58,14 +62,16 @@ def loaded_template(name: str) -> tuple[str, str, str, str, bool]:
 class TemplatesScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save", id="templates.save", priority=True),
-        Binding("ctrl+d", "reset", "Shipped text", id="templates.reset"),
-        Binding("ctrl+t", "focus_ticket", "Preview ticket", id="templates.ticket"),
+        Binding("ctrl+d", "reset", "Shipped", id="templates.reset", tooltip="Use the shipped text"),
+        Binding(
+            "ctrl+t", "focus_ticket", "Ticket", id="templates.ticket", tooltip="Preview ticket"
+        ),
+        Binding("ctrl+o", "switch_part", "Text/HTML", id="templates.part", priority=True),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.name_shown = ""
-        self.html = ""
         self.audience = "customer"
         self._preview_timer: Timer | None = None
         self._generation = 0
@@ -93,7 +99,11 @@ class TemplatesScreen(Screen[None]):
             )
         yield Static(id="template-info")
         yield Input(id="template-subject", compact=True)
-        yield TextArea(id="template-text", soft_wrap=True, show_line_numbers=True)
+        with TabbedContent(id="template-parts"):
+            with TabPane("Text part", id="part-text"):
+                yield TextArea(id="template-text", soft_wrap=True, show_line_numbers=True)
+            with TabPane("HTML part", id="part-html"):
+                yield TextArea(id="template-html", soft_wrap=True, show_line_numbers=True)
         yield Static(id="template-problem")
         yield Static(id="template-preview")
         yield KeysFooter(show_command_palette=False)
@@ -120,18 +130,19 @@ class TemplatesScreen(Screen[None]):
     def _show(
         self, name: str, subject: str, text: str, html: str, description: str, overridden: bool
     ) -> None:
-        self.name_shown, self.html = name, html
+        self.name_shown = name
         info = Text(no_wrap=True, overflow="ellipsis")
         info.append(f" {name} ", "reverse bold")
         info.append(" edited here" if overridden else " as shipped", "bold")
+        if not html:
+            info.append(" · text only", "dim")
         if description:
-            info.append(f" · {description}", "dim")
-        if html:
-            info.append(" · the HTML part is kept as it is", "dim")
+            info.append(f" · {safe_line(description)}", "dim")
         self.query_one("#template-info", Static).update(info)
         with self.prevent(Input.Changed, TextArea.Changed):
-            self.query_one("#template-subject", Input).value = subject
-            self.query_one("#template-text", TextArea).load_text(text)
+            self.query_one("#template-subject", Input).value = safe_line(subject)
+            self.query_one("#template-text", TextArea).load_text(safe_text(text))
+            self.query_one("#template-html", TextArea).load_text(safe_text(html))
         self._problem("")
         self._schedule_preview()
 
@@ -140,6 +151,8 @@ class TemplatesScreen(Screen[None]):
     @on(Input.Changed, "#template-subject")
     @on(Input.Changed, "#template-ticket")
     @on(TextArea.Changed, "#template-text")
+    @on(TextArea.Changed, "#template-html")
+    @on(TabbedContent.TabActivated, "#template-parts")
     def _edited(self) -> None:
         self._schedule_preview()
 
@@ -157,15 +170,21 @@ class TemplatesScreen(Screen[None]):
             self.name_shown,
             self.query_one("#template-subject", Input).value,
             self.query_one("#template-text", TextArea).text,
-            self.html,
+            self.query_one("#template-html", TextArea).text,
             self.query_one("#template-ticket", Input).value,
         )
+
+    @property
+    def part_shown(self) -> str:
+        """ "text" or "html": the part whose tab is on show."""
+        return "html" if self.query_one(TabbedContent).active == "part-html" else "text"
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="template-preview")
     def _render_preview(
         self, generation: int, name: str, subject: str, text: str, html: str, ticket: str
     ) -> None:
         from tuidesk.core.errors import TuideskError
+        from tuidesk.core.ingest.html_text import html_to_text
         from tuidesk.core.notify.defaults import TemplateText
         from tuidesk.core.notify.templates import render_text
 
@@ -180,7 +199,8 @@ class TemplatesScreen(Screen[None]):
             error = redact(f"{type(exc).__name__}: {exc}")
             self.post_message(TemplatePreviewed(generation, error=error))
             return
-        self.post_message(TemplatePreviewed(generation, used, mail.subject, mail.text))
+        html_text = html_to_text(mail.html) if mail.html else ""
+        self.post_message(TemplatePreviewed(generation, used, mail.subject, mail.text, html_text))
 
     def on_template_previewed(self, message: TemplatePreviewed) -> None:
         if message.generation != self._generation:
@@ -191,11 +211,16 @@ class TemplatesScreen(Screen[None]):
             self.set_class(True, "-broken")
             return
         self.set_class(False, "-broken")
+        html = self.part_shown == "html"
         text = Text()
-        text.append(f"Preview with {message.used}\n", "dim")
+        text.append(f"Preview with {message.used}", "dim")
+        text.append(" · HTML part shown as text\n" if html else "\n", "dim")
         text.append("Subject: ", "dim")
         text.append(safe_line(message.subject) + "\n", "bold")
-        text.append(safe_text(message.text))
+        if html and not message.html_text.strip():
+            text.append("(no HTML part: the mail is sent as text only)", "dim italic")
+        else:
+            text.append(safe_text(message.html_text if html else message.text))
         preview.update(text)
 
     # --- saving -------------------------------------------------------------------------------
@@ -213,7 +238,7 @@ class TemplatesScreen(Screen[None]):
             return
         subject = self.query_one("#template-subject", Input).value
         text = self.query_one("#template-text", TextArea).text
-        html = self.html
+        html = self.query_one("#template-html", TextArea).text
         self.tuidesk.perform(
             f"save the template {name}",
             lambda: save(name, subject, text, html),
@@ -242,6 +267,12 @@ class TemplatesScreen(Screen[None]):
 
         question = f"Throw away the edits of {name} and use the shipped text?"
         self.app.push_screen(ChoiceScreen(question, [("No", False), ("Yes", True)]), chosen)
+
+    def action_switch_part(self) -> None:
+        """Show the other part (text or HTML) in the editor and the preview."""
+        part = "text" if self.part_shown == "html" else "html"
+        self.query_one(TabbedContent).active = f"part-{part}"
+        self.query_one(f"#template-{part}", TextArea).focus()
 
     def action_focus_ticket(self) -> None:
         self.query_one("#template-ticket", Input).focus()

@@ -142,7 +142,7 @@ class TraceScreen(Screen[None]):
     def _offer(self, choices: list[tuple[int, str]]) -> None:
         picker = self.query_one("#trace-mailbox", Select)
         self.names = dict(choices)
-        picker.set_options([(name, mailbox_id) for mailbox_id, name in choices])
+        picker.set_options([(Text(safe_line(name)), mailbox_id) for mailbox_id, name in choices])
         ids = [mailbox_id for mailbox_id, _name in choices]
         wanted = self.tuidesk.trace_request
         self.tuidesk.trace_request = None
@@ -195,7 +195,9 @@ class TraceScreen(Screen[None]):
         if message.mailbox_id != self.mailbox_id:
             return
         if message.error:
-            self.notify(f"the trace cannot be read: {message.error}", severity="error")
+            self.notify(
+                f"the trace cannot be read: {message.error}", severity="error", markup=False
+            )
             return
         for line in message.lines:
             if line.line_id <= self.last_id:

@@ -2,11 +2,12 @@
 
     .venv/bin/python bench/tui.py [--tickets 100000] [--messages 1000000] [--runs 3]
 
-Builds (once, cached under /tmp) a SQLite database of N tickets and M messages with fast bulk
-inserts, then starts the TUI in a fresh process, headless at 80×24, and prints the time from
-that process's start to a drawn queue, to an applied filter (a department, on the open tickets),
-and to an opened thread of 200 messages. Targets (issue 6): queue <= 1.0 s from process start,
-filter <= 0.15 s, thread <= 0.3 s. The poll worker is off: this measures the screens.
+Builds (once, cached under /tmp; see bench/bigdb.py) a SQLite database of N tickets and M
+messages with fast bulk inserts, then starts the TUI in a fresh process, headless at 80×24, and
+prints the time from that process's start to a drawn queue, to an applied filter (a department,
+on the open tickets), and to an opened thread of 200 messages. Targets (issue 6): queue <= 1.0 s
+from process start, filter <= 0.15 s, thread <= 0.3 s. The poll worker is off: this measures
+the screens.
 """
 
 from __future__ import annotations
@@ -14,188 +15,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-LONG_THREAD = 200
-NOW = datetime(2025, 3, 14, 9, 30)
-WORDS = [
-    "printer",
-    "vpn",
-    "invoice",
-    "login",
-    "password",
-    "outage",
-    "backup",
-    "laptop",
-    "screen",
-    "calendar",
-    "licence",
-    "renewal",
-    "error",
-    "crash",
-    "update",
-    "network",
-    "wifi",
-    "phone",
-    "account",
-    "access",
-    "report",
-    "quote",
-]
-
-
-# --- the database --------------------------------------------------------------------------
-
-
-def row_defaults(model: Any) -> tuple[list[str], dict[str, Any]]:
-    """The column names of ``model`` and a value for each (its default, or None)."""
-    names, values = [], {}
-    for field in model._meta.sorted_fields:
-        if field.name == "id":
-            continue
-        names.append(field.column_name)
-        default = field.default
-        values[field.column_name] = default() if callable(default) else default
-    return names, values
-
-
-def bulk_insert(db: sqlite3.Connection, model: Any, rows: list[dict[str, Any]]) -> None:
-    columns, defaults = row_defaults(model)
-    table = model._meta.table_name
-    quoted = ", ".join(f'"{column}"' for column in columns)
-    marks = ", ".join("?" * len(columns))
-    statement = f'INSERT INTO "{table}" ({quoted}) VALUES ({marks})'
-    db.executemany(statement, ([row.get(c, defaults[c]) for c in columns] for row in rows))
-
-
-def build_database(path: Path, tickets: int, messages: int) -> int:
-    """Fill a fresh database at ``path``; return the id of the ticket with the long thread."""
-    from tuidesk.core.store.db import connect
-    from tuidesk.core.store.models import (
-        Agent,
-        Client,
-        Contact,
-        Department,
-        Mailbox,
-        Message,
-        Ticket,
-    )
-
-    connect(str(path)).close()  # the schema, by the migrations
-    rng = random.Random(6)
-    db = sqlite3.connect(path)
-    db.execute("PRAGMA journal_mode=wal")
-    db.execute("PRAGMA synchronous=off")
-    with db:
-        bulk_insert(
-            db,
-            Department,
-            [{"name": n} for n in ("Support", "Billing", "Sales", "Projects", "Security")],
-        )
-        bulk_insert(
-            db,
-            Agent,
-            [{"name": f"Agent {i}", "email": f"agent{i}@helpdesk.example"} for i in range(1, 21)],
-        )
-        bulk_insert(db, Client, [{"name": f"Client {i:03d}"} for i in range(1, 501)])
-        bulk_insert(
-            db,
-            Mailbox,
-            [{"name": f"inbox-{i}", "address": f"in{i}@helpdesk.example"} for i in range(1, 4)],
-        )
-        bulk_insert(
-            db,
-            Contact,
-            [
-                {
-                    "email": f"person{i}@client{i % 500 + 1}.example",
-                    "name": f"Person {i}",
-                    "client_id": i % 500 + 1,
-                }
-                for i in range(1, 20001)
-            ],
-        )
-        numbers = rng.sample(range(100000, 1000000), tickets)
-        ticket_rows = []
-        for i in range(tickets):
-            created = NOW - timedelta(minutes=rng.randrange(0, 365 * 24 * 60))
-            contact = rng.randrange(1, 20001)
-            ticket_rows.append(
-                {
-                    "number": numbers[i],
-                    "subject": " ".join(rng.choices(WORDS, k=5)).capitalize(),
-                    "status": rng.choices(("open", "pending", "closed"), (2, 1, 7))[0],
-                    "priority": rng.choices(("low", "normal", "high", "urgent"), (2, 6, 2, 1))[0],
-                    "department_id": rng.randrange(1, 6),
-                    "contact_id": contact,
-                    "client_id": contact % 500 + 1,
-                    "assignee_id": rng.choice((None, *range(1, 21))),
-                    "mailbox_id": rng.randrange(1, 4),
-                    "unread": rng.random() < 0.1,
-                    "created_at": created,
-                    "updated_at": created,
-                    "last_activity_at": created,
-                }
-            )
-        long_thread = tickets  # the last ticket: the newest, so it opens from the first page
-        ticket_rows[-1].update(status="open", last_activity_at=NOW, subject="The long thread")
-        bulk_insert(db, Ticket, ticket_rows)
-        body = "Hello,\n\n" + " ".join(WORDS) + "\n\nRegards"
-        quoted = body + "\n\nOn Monday you wrote:\n> " + "\n> ".join(WORDS[:8])
-        left = messages - LONG_THREAD
-        batch: list[dict[str, Any]] = []
-        for i in range(messages):
-            ticket = long_thread if i >= left else i % (tickets - 1) + 1
-            direction = ("in", "out", "note")[i % 3]
-            batch.append(
-                {
-                    "ticket_id": ticket,
-                    "direction": direction,
-                    "author_name": "Person",
-                    "author_email": "person@client.example",
-                    "new_part": body,
-                    "full_text": quoted,
-                    "created_at": NOW - timedelta(minutes=messages - i),
-                }
-            )
-            if len(batch) == 50_000:
-                bulk_insert(db, Message, batch)
-                batch = []
-        bulk_insert(db, Message, batch)
-    db.execute("ANALYZE")
-    db.close()
-    return long_thread
-
-
-def cached_database(tickets: int, messages: int) -> tuple[Path, int]:
-    from tuidesk.core.store.migrations import SCHEMA_VERSION
-
-    path = Path(tempfile.gettempdir()) / (
-        f"tuidesk-bench-tui-v{SCHEMA_VERSION}-{tickets}-{messages}.sqlite3"
-    )
-    marker = path.with_suffix(".json")
-    if path.exists() and marker.exists():
-        return path, json.loads(marker.read_text())["long_thread"]
-    for stale in (path, marker, Path(f"{path}-wal"), Path(f"{path}-shm")):
-        stale.unlink(missing_ok=True)
-    print(f"building {path} ({tickets:,} tickets, {messages:,} messages)…", file=sys.stderr)
-    started = time.perf_counter()
-    long_thread = build_database(path, tickets, messages)
-    marker.write_text(json.dumps({"long_thread": long_thread}))
-    print(f"built in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-    return path, long_thread
-
+from bigdb import cached_database  # noqa: E402  (bench/ is on sys.path when run)
 
 # --- one run, in its own process -----------------------------------------------------------
 

@@ -12,9 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from tuidesk.core.search import search_tickets
+from tuidesk.core.search.schema import check
 from tuidesk.core.store import db as store
 from tuidesk.core.store.migrations import SCHEMA_VERSION, current_version
-from tuidesk.core.store.models import Contact, InboundMail, Mailbox, Message, Ticket
+from tuidesk.core.store.models import Contact, InboundMail, Mailbox, Message, SchemaVersion, Ticket
+from tuidesk.core.tickets import NewMessage, add_message
 
 SCHEMAS = Path(__file__).parent / "data" / "schemas"
 DUMPS = sorted(SCHEMAS.glob("v*.sql"), key=lambda p: int(p.stem[1:]))
@@ -40,6 +43,9 @@ def shape(path: Path) -> dict[str, object]:
             for ix in con.execute(f'PRAGMA index_list("{table}")')
         )
         out[table] = (columns, indexes)
+    out["triggers"] = sorted(
+        r[0] for r in con.execute("SELECT sql FROM sqlite_master WHERE type='trigger'")
+    )
     con.close()
     return out
 
@@ -105,3 +111,59 @@ def test_an_upgrade_first_keeps_a_private_copy_of_the_old_database(tmp_path: Pat
     assert con.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == 1
     assert con.execute("SELECT COUNT(*) FROM message").fetchone()[0] == 2
     con.close()
+
+
+@pytest.mark.parametrize("dump", DUMPS, ids=lambda p: p.stem)
+def test_an_upgraded_database_finds_its_old_mail_and_indexes_new_mail(
+    dump: Path, tmp_path: Path
+) -> None:
+    old = tmp_path / "old.sqlite3"
+    load_dump(dump, old)
+    database = store.connect(str(old))
+    assert check(database) == []
+    assert [row.number for row in search_tickets("jams")] == ["123456"]  # a message
+    assert [row.number for row in search_tickets("technician")] == ["123456"]
+    assert [row.number for row in search_tickets("floor")] == ["123456"]  # the subject
+    assert [row.number for row in search_tickets("alice")] == ["123456"]  # the contact
+    assert [row.number for row in search_tickets("from:customer.example")] == ["123456"]
+    ticket = Ticket.get(Ticket.number == 123456)
+    add_message(NewMessage(ticket=ticket, direction="in", new_part="Now it smokes."))
+    assert [row.number for row in search_tickets("smokes")] == ["123456"]
+    assert check(database) == []
+
+
+def test_a_postgresql_database_at_version_2_upgrades_and_finds_its_old_mail(pg_url: str) -> None:
+    """No frozen dump for PostgreSQL: the fresh database is taken back to version 2 (the search
+    columns and indexes dropped), filled, and opened again."""
+    from tuidesk.core.search.schema import PG_COLUMN, SOURCES
+    from tuidesk.core.tickets import NewTicket, create_ticket, get_or_create_contact
+
+    database = store.connect(pg_url)
+    try:
+        for source in SOURCES:
+            database.execute_sql(f'ALTER TABLE "{source}" DROP COLUMN "{PG_COLUMN}"')
+        SchemaVersion.delete().where(SchemaVersion.version == 3).execute()
+        SchemaVersion.create(version=2)
+        ticket = create_ticket(
+            NewTicket(
+                subject="Printer on floor 3",
+                contact=get_or_create_contact("alice@customer.example", "Alice"),
+            )
+        )
+        add_message(NewMessage(ticket=ticket, direction="in", new_part="The printer jams."))
+        store.close()
+        database = store.connect(pg_url)
+        assert current_version(database) == SCHEMA_VERSION
+        for text in ("jams", "floor", "alice", "from:customer.example"):
+            assert [row.ticket_id for row in search_tickets(text)] == [ticket.id], text
+    finally:
+        store.close()
+
+
+def test_an_up_to_date_database_is_opened_without_a_copy(tmp_path: Path) -> None:
+    path = tmp_path / "x.sqlite3"
+    store.connect(str(path))
+    store.close()
+    store.connect(str(path))
+    store.close()
+    assert list(tmp_path.glob("*.bak")) == []

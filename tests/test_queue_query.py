@@ -19,8 +19,15 @@ from tuidesk.core.queue import (
     fetch_queue,
     parse_ticket_number,
 )
+from tuidesk.core.search import SearchQueryError
 from tuidesk.core.store.models import Agent, Client, Department, Mailbox, Ticket, database_proxy
-from tuidesk.core.tickets import NewTicket, create_ticket, get_or_create_contact
+from tuidesk.core.tickets import (
+    NewMessage,
+    NewTicket,
+    add_message,
+    create_ticket,
+    get_or_create_contact,
+)
 
 pytest_plugins = ["ui_fixtures"]
 
@@ -208,9 +215,26 @@ def test_search_finds_a_ticket_by_its_number(desk: Helpdesk, written: str) -> No
 
 def test_search_treats_like_wildcards_as_plain_characters(desk: Helpdesk) -> None:
     desk.ticket("100% broken")
-    desk.ticket("fine")
-    assert subjects(QueueFilter(text="%")) == ["100% broken"]
-    assert subjects(QueueFilter(text="_")) == []
+    desk.ticket("1000 fine")
+    assert subjects(QueueFilter(text="100%")) == ["100% broken"]
+    assert subjects(QueueFilter(text="10_")) == []
+
+
+@pytest.mark.parametrize("text", ["%", "_", "*", '"', "-"])
+def test_a_search_of_punctuation_only_is_refused_with_one_sentence(
+    desk: Helpdesk, text: str
+) -> None:
+    desk.ticket("100% broken")
+    with pytest.raises(SearchQueryError, match="has no letters or digits to look for"):
+        fetch_queue(QueueFilter(text=text))
+
+
+def test_search_matches_the_text_of_the_messages(desk: Helpdesk) -> None:
+    ticket = desk.ticket("Printer on floor 3")
+    desk.ticket("Something else")
+    add_message(NewMessage(ticket=ticket, direction="in", new_part="The paper tray jams."))
+    assert subjects(QueueFilter(text="tray jams")) == ["Printer on floor 3"]
+    assert count_queue(QueueFilter(text="tray")) == 1
 
 
 def test_search_respects_the_status_filter(desk: Helpdesk) -> None:
@@ -392,9 +416,22 @@ def test_a_page_is_read_with_a_single_sql_statement(desk: Helpdesk, statements: 
     for index in range(5):
         desk.ticket(f"t{index}", client=desk.acme, department=desk.support, assignee=desk.dana)
     statements.clear()
-    rows = fetch_queue(QueueFilter(text="t"), 0, 50)
+    rows = fetch_queue(QueueFilter(department_id=desk.support.id), 0, 50)
     assert len(rows) == 5
     assert len(statements) == 1
+
+
+def test_a_searched_page_takes_one_statement_and_one_index_probe(
+    desk: Helpdesk, statements: list
+) -> None:
+    for index in range(5):
+        desk.ticket(f"ticket {index}", client=desk.acme, assignee=desk.dana)
+    statements.clear()
+    rows = fetch_queue(QueueFilter(text="ticket"), 0, 50)
+    assert len(rows) == 5
+    probe, page = statements
+    assert "LIMIT" in probe[0] and "message_fts" in probe[0]
+    assert "ticket_fts" in page[0]
 
 
 def test_the_default_page_walks_the_activity_index_instead_of_sorting(

@@ -149,6 +149,77 @@ async def test_a_search_without_results_says_so(
         assert app.screen.query_one("#queue-empty").display
 
 
+async def test_search_finds_words_of_the_messages_and_phrases(
+    demo_database: Path, make_app: MakeApp, settle: Settle
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"keepalive", "enter")  # only in an agent's note
+        await settle(pilot)
+        assert column(app, "subject") == ["VPN drops every 10 minutes since Monday"]
+        search = app.screen.query_one("#queue-search", Input)
+        search.value = '"duplicate capture"'
+        await pilot.press("slash", "enter")
+        await settle(pilot)
+        assert column(app, "subject") == ["Invoice INV-2291 charged twice"]
+
+
+async def test_a_search_that_cannot_run_says_why_and_leaves_the_queue_as_it_was(
+    demo_database: Path, make_app: MakeApp, settle: Settle
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        before = column(app, "number")
+        await pilot.press("slash", *"status:bogus", "enter")
+        await settle(pilot)
+        assert column(app, "number") == before
+        search = app.screen.query_one("#queue-search", Input)
+        assert search.value == "status:bogus" and app.focused is search
+        [notice] = app._notifications
+        assert "status:bogus is not a ticket status" in notice.message
+        assert notice.severity == "error"
+
+
+async def test_the_status_keys_and_the_counts_apply_to_the_search(
+    demo_database: Path, make_app: MakeApp, settle: Settle
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"contacting", "enter")  # every auto-response has it
+        await settle(pilot)
+        active = Ticket.select().where(Ticket.status != "closed").count()
+        assert table_of(app).row_count == active
+        assert f"All {Ticket.select().count()}" in summary(app)
+        await pilot.press("4")
+        await settle(pilot)
+        assert set(column(app, "status")) == {"closed"}
+        await pilot.press("slash", *" status:open", "enter")  # narrows the closed view to none
+        await settle(pilot)
+        assert table_of(app).row_count == 0
+        assert app.screen.query_one("#queue-empty").display
+
+
+async def test_search_results_are_read_a_page_at_a_time(
+    demo_database: Path, make_app: MakeApp, settle: Settle
+) -> None:
+    app = make_app(page_size=10)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("5")
+        await settle(pilot)
+        await pilot.press("slash", *"contacting", "enter")
+        await settle(pilot)
+        assert table_of(app).row_count == 10
+        await pilot.press("ctrl+end")
+        await settle(pilot)
+        await pilot.press("ctrl+end")
+        await settle(pilot)
+        assert table_of(app).row_count == Ticket.select().count() == 25
+        assert len(set(column(app, "number"))) == 25
+
+
 async def test_s_changes_the_sort_column_and_r_reverses_it(
     demo_database: Path, make_app: MakeApp, settle: Settle
 ) -> None:

@@ -51,6 +51,10 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         from tuidesk.cli.department_cmd import run_department
 
         return run_department(context, args)
+    if args.command == "search":
+        from tuidesk.cli.search_cmd import run_search
+
+        return run_search(context, args)
     if args.command in {"template", "outbox", "setting"}:
         from tuidesk.cli.notify_cmd import run_notify
 

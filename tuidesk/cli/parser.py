@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tuidesk.cli.department_cmd import add_department_commands
 
     add_department_commands(commands)
+    from tuidesk.cli.search_cmd import add_search_command
+
+    add_search_command(commands)
     return parser
 
 

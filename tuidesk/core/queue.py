@@ -2,8 +2,9 @@
 
 Headless (no Textual): the TUI, the CLI and benchmarks all ask the same two questions,
 :func:`count_queue` and :func:`fetch_queue`. Each is one SQL statement that selects only the
-columns a row shows, so a page costs the same at 100 tickets as at 100,000. The text search is a
-plain substring match for now (full-text search comes later).
+columns a row shows, so a page costs the same at 100 tickets as at 100,000. The text is a
+full-text search (core.search: words, "phrases", prefix*, from:, status:, #number), whose
+conditions join the others in that one statement.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any
 
 from peewee import JOIN, SQL, Case, ColumnBase, Expression, NodeList, SqliteDatabase, fn
 
+from tuidesk.core.search.match import SearchPlan, plan_search
+from tuidesk.core.search.query import parse_query
 from tuidesk.core.store.models import (
     PRIORITIES,
     TICKET_STATUSES,
@@ -56,9 +59,11 @@ class QueueFilter:
     """Which tickets the queue shows, and in what order.
 
     ``mine`` keeps the tickets assigned to the agent whose address is ``agent_email`` (the
-    operator's, from the settings); it wins over ``assignee_id``. ``text`` matches a part of the
-    subject, of the contact's address or name, or a ticket number (``123456``, ``#123456`` or
-    ``[#123456]``). ``descending`` applies to ``sort``; the default is the newest activity first.
+    operator's, from the settings); it wins over ``assignee_id``. ``text`` is a search in the
+    language of :mod:`tuidesk.core.search.query` (words of the messages, subject and contact, a
+    ticket number, ``from:``, ``status:``…); reading raises its ``SearchQueryError`` when the
+    text cannot be searched. ``descending`` applies to ``sort``; the default is the newest
+    activity first.
     """
 
     status: str = "active"
@@ -108,9 +113,7 @@ class QueueRow:
 def count_queue(queue_filter: QueueFilter) -> int:
     """How many tickets ``queue_filter`` selects."""
     query = Ticket.select(fn.COUNT(Ticket.id))
-    if _needs_contact(queue_filter):
-        query = query.join(Contact, JOIN.LEFT_OUTER, on=Ticket.contact == Contact.id)
-    conditions = _conditions(queue_filter)
+    conditions = _conditions(queue_filter, _search_plan(queue_filter, counting=True))
     if conditions:
         query = query.where(*conditions)
     return int(query.scalar() or 0)
@@ -121,9 +124,7 @@ def count_by_status(queue_filter: QueueFilter) -> dict[str, int]:
     (one grouped query: the numbers next to the filter keys)."""
     everything = replace(queue_filter, status="all")
     query = Ticket.select(Ticket.status, fn.COUNT(Ticket.id))
-    if _needs_contact(everything):
-        query = query.join(Contact, JOIN.LEFT_OUTER, on=Ticket.contact == Contact.id)
-    conditions = _conditions(everything)
+    conditions = _conditions(everything, _search_plan(everything, counting=True))
     if conditions:
         query = query.where(*conditions)
     per_status = dict(query.group_by(Ticket.status).tuples())
@@ -165,10 +166,15 @@ def fetch_queue(
     # Sorted by activity, walking the last_activity_at index in order stops after one page;
     # on SQLite a unary + keeps the planner (without ANALYZE statistics) from preferring the
     # status index and sorting every matching ticket instead. PostgreSQL has no unary + on text.
-    walk_activity = queue_filter.sort == "last_activity" and isinstance(
-        database_proxy.obj, SqliteDatabase
+    # A selective search (few matching messages) is the exception: gathering its few tickets
+    # and sorting them beats walking every ticket to find them.
+    plan = _search_plan(queue_filter)
+    walk_activity = (
+        queue_filter.sort == "last_activity"
+        and isinstance(database_proxy.obj, SqliteDatabase)
+        and (plan is None or not plan.selective)
     )
-    conditions = _conditions(queue_filter, status_by_index=not walk_activity)
+    conditions = _conditions(queue_filter, plan, status_by_index=not walk_activity)
     if conditions:
         query = query.where(*conditions)
     return [
@@ -214,8 +220,13 @@ def _names(values: Any) -> str:
     return ", ".join(values)
 
 
-def _needs_contact(queue_filter: QueueFilter) -> bool:
-    return bool(queue_filter.text.strip())
+def _search_plan(queue_filter: QueueFilter, counting: bool = False) -> SearchPlan | None:
+    """The search's conditions, or None without a search; SearchQueryError for a bad one."""
+    text = queue_filter.text.strip()
+    if not text:
+        return None
+    query = parse_query(text)
+    return None if query.empty else plan_search(query, counting=counting)
 
 
 def _contact_label() -> ColumnBase:
@@ -223,7 +234,9 @@ def _contact_label() -> ColumnBase:
     return fn.COALESCE(fn.NULLIF(Contact.name, ""), Contact.email)
 
 
-def _conditions(queue_filter: QueueFilter, status_by_index: bool = True) -> list[Expression]:
+def _conditions(
+    queue_filter: QueueFilter, plan: SearchPlan | None, status_by_index: bool = True
+) -> list[Expression]:
     statuses = STATUS_FILTERS[queue_filter.status]
     status = Ticket.status if status_by_index else NodeList((SQL("+"), Ticket.status), glue="")
     conditions: list[Expression] = []
@@ -242,17 +255,8 @@ def _conditions(queue_filter: QueueFilter, status_by_index: bool = True) -> list
         conditions.append(Ticket.mailbox == queue_filter.mailbox_id)
     if queue_filter.priority is not None:
         conditions.append(Ticket.priority == queue_filter.priority)
-    text = queue_filter.text.strip()
-    if text:
-        matches = (
-            Ticket.subject.contains(text)
-            | Contact.email.contains(text)
-            | Contact.name.contains(text)
-        )
-        number = parse_ticket_number(text)
-        if number is not None:
-            matches = matches | (Ticket.number == number)
-        conditions.append(matches)
+    if plan is not None:
+        conditions.extend(plan.conditions)
     return conditions
 
 

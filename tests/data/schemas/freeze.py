@@ -17,6 +17,32 @@ from tuidesk.core.store.models import InboundMail, Mailbox, Message, Ticket
 from tuidesk.core.tickets import get_or_create_contact, store_blob
 
 
+def replayable_dump(con: sqlite3.Connection) -> list[str]:
+    """``iterdump`` without what it cannot replay: virtual tables (FTS5) are dumped as raw
+    writes to sqlite_master plus their rows and shadow tables. They are left out and created
+    again at the end with their own statement, then rebuilt from their content tables."""
+    virtual = dict(
+        con.execute("SELECT name, sql FROM sqlite_master WHERE sql LIKE 'CREATE VIRTUAL TABLE%'")
+    )
+    owned = tuple(virtual)  # FTS5 shadow tables are named after their table: NAME_data…
+
+    def belongs(line: str) -> bool:
+        """A row of a virtual table, one of its shadow tables (or their rows), or a raw write."""
+        starts = [
+            f"{verb} {q}{name}"
+            for name in owned
+            for verb in ("CREATE TABLE", "INSERT INTO")
+            for q in "\"'"
+        ]
+        return line.startswith(("PRAGMA writable_schema", "INSERT INTO sqlite_master", *starts))
+
+    lines = [line for line in con.iterdump() if not belongs(line)]
+    assert lines[-1] == "COMMIT;"
+    rebuilt = [f"{sql};" for sql in virtual.values()]
+    rebuilt += [f'INSERT INTO "{name}"("{name}") VALUES(\'rebuild\');' for name in virtual]
+    return lines[:-1] + rebuilt + ["COMMIT;"]
+
+
 def main() -> int:
     target = Path(__file__).with_name(f"v{SCHEMA_VERSION}.sql")
     if target.exists() and "--force" not in sys.argv:
@@ -67,7 +93,7 @@ def main() -> int:
         )
         store.close()
         con = sqlite3.connect(path)
-        target.write_text("\n".join(con.iterdump()) + "\n", encoding="utf-8")
+        target.write_text("\n".join(replayable_dump(con)) + "\n", encoding="utf-8")
         con.close()
     print(f"wrote {target}")
     return 0

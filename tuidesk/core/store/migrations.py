@@ -19,7 +19,7 @@ from tuidesk.core.errors import StoreError
 from tuidesk.core.paths import create_private_file
 from tuidesk.core.store.models import ALL_MODELS, SchemaVersion
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _v2_queue_index_and_outbox_events(db: Database) -> None:
@@ -41,8 +41,29 @@ def _v2_queue_index_and_outbox_events(db: Database) -> None:
     )
 
 
+def _v3_full_text_search(db: Database) -> None:
+    """Full-text search over messages, ticket subjects and contacts (core.search.schema):
+    FTS5 tables kept in step by triggers on SQLite, generated tsvector columns with GIN indexes
+    on PostgreSQL; both filled from the rows already stored, so old mail is found too."""
+    from tuidesk.core.search.schema import install
+
+    install(db)
+
+
 # version -> the step that brings a database from version-1 to version.
-STEPS: dict[int, Callable[[Database], None]] = {2: _v2_queue_index_and_outbox_events}
+STEPS: dict[int, Callable[[Database], None]] = {
+    2: _v2_queue_index_and_outbox_events,
+    3: _v3_full_text_search,
+}
+
+
+def create_schema(db: Database) -> None:
+    """Every table of a fresh database at SCHEMA_VERSION, with what the models cannot declare
+    (the full-text index: virtual tables and triggers, or generated columns)."""
+    from tuidesk.core.search.schema import install
+
+    db.create_tables(ALL_MODELS, safe=True)
+    install(db)
 
 
 def current_version(db: Database) -> int | None:
@@ -58,7 +79,7 @@ def migrate(db: Database) -> int:
     version = current_version(db)
     if version is None:
         with db.atomic():
-            db.create_tables(ALL_MODELS, safe=True)
+            create_schema(db)
             SchemaVersion.create(version=SCHEMA_VERSION)
         return SCHEMA_VERSION
     if version > SCHEMA_VERSION:
@@ -67,6 +88,8 @@ def migrate(db: Database) -> int:
             f"understands ({SCHEMA_VERSION})",
             hint="upgrade tuidesk, or open a different database with --db",
         )
+    if version == SCHEMA_VERSION:
+        return version  # up to date: nothing to copy, nothing to run
     sqlite = isinstance(db, SqliteDatabase)
     if sqlite and db.database != ":memory:":
         backup = f"{db.database}.v{version}.bak"

@@ -28,6 +28,7 @@ from tuidesk.core.queue import (
     fetch_queue,
 )
 from tuidesk.core.redact import redact
+from tuidesk.core.search import SearchQueryError, parse_query
 from tuidesk.core.store.models import database_proxy
 from tuidesk.ui.messages import Changes, QueueCounted, QueueLoadFailed, QueuePageLoaded
 from tuidesk.ui.screens.queue_filters import QueueFilters
@@ -57,6 +58,11 @@ STATUS_LABELS: dict[str, str] = {
     "all": "All",
 }
 FILTER_GROUP = Binding.Group("Status", compact=True)
+SEARCH_HELP = (
+    "Words of the mail, subject or contact (all must match), "
+    '"a phrase", print*, vpn OR wifi, -excluded, from:acme.com, from:maria, '
+    "subject:invoice, status:open, #123456"
+)
 MAX_RELOAD_ROWS = 1000  # a refresh reads again at most this many rows (the cursor stays put)
 
 
@@ -123,11 +129,13 @@ class QueueScreen(TicketActionsMixin, QueueFilters, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="queue-summary")
-        yield Input(
+        search = Input(
             placeholder="/ to search: subject, ticket number, contact",
             id="queue-search",
             compact=True,
         )
+        search.tooltip = SEARCH_HELP
+        yield search
         yield TicketTable(id="queue-table", cursor_type="row")
         yield Static(
             Text("No tickets match. Try another status filter, or clear the search (F)."),
@@ -315,7 +323,15 @@ class QueueScreen(TicketActionsMixin, QueueFilters, Screen[None]):
 
     @on(Input.Submitted, "#queue-search")
     def _search(self, event: Input.Submitted) -> None:
-        self.apply_filter(self.queue_filter.with_changes(text=event.value.strip()))
+        """A full-text search (core.search); a query that cannot run is said in one sentence and
+        stays in the box to be corrected, the queue unchanged."""
+        text = event.value.strip()
+        try:
+            parse_query(text)
+        except SearchQueryError as exc:
+            self.notify(str(exc), title="Search", severity="error", timeout=8, markup=False)
+            return
+        self.apply_filter(self.queue_filter.with_changes(text=text))
         self.set_focus(self.query_one(TicketTable))
 
     def action_clear_search(self) -> None:

@@ -121,7 +121,7 @@ def queue_commands(screen: QueueScreen) -> list[Command]:
     ]
     found += [
         ("Queue: reverse the order", screen.action_reverse_sort, "flip the sort direction"),
-        ("Queue: search", screen.action_focus_search, "find by subject, number or contact"),
+        ("Queue: search", screen.action_focus_search, 'words, "phrases", from:, #number'),
         ("Queue: clear the search", screen.action_clear_search, "show every ticket again"),
         ("Queue: clear all filters", screen.action_clear_filters, "department, agent…"),
         ("Queue: only my tickets (toggle)", screen.action_toggle_mine, "assigned to you"),

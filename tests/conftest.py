@@ -56,17 +56,51 @@ def cli_env(isolated_dirs: Path) -> dict[str, str]:
     return env
 
 
+BACKENDS = ("sqlite", "postgresql")
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "tuidesk.sqlite3"
 
 
 @pytest.fixture
-def db(db_path: Path) -> Iterator[Database]:
-    """A fresh SQLite file, connected and migrated; the models are bound to it."""
-    database = store.connect(str(db_path))
+def db_backend(request: pytest.FixtureRequest) -> str:
+    """ "sqlite" or "postgresql": every test that uses `db` or `db_target` runs on both.
+
+    Parametrized in `pytest_generate_tests`; a test marked `sqlite_only` gets only "sqlite".
+    """
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def db_target(request: pytest.FixtureRequest, db_backend: str, db_path: Path) -> str:
+    """What `tuidesk --db` takes for this test: the SQLite file's path or a PostgreSQL URL.
+
+    The PostgreSQL database is fresh and migrated; it skips (fails under CI=true) where no
+    PostgreSQL can run, with the install hint.
+    """
+    if db_backend == "postgresql":
+        return request.getfixturevalue("pg_url")
+    return str(db_path)
+
+
+@pytest.fixture
+def db(db_target: str) -> Iterator[Database]:
+    """A fresh database (SQLite file or PostgreSQL), connected and migrated; models bound to it."""
+    database = store.connect(db_target)
     yield database
     database.close()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run every test that uses `db_backend` (through `db` or `db_target`) on each backend."""
+    if "db_backend" not in metafunc.fixturenames:
+        return
+    backends = BACKENDS
+    if metafunc.definition.get_closest_marker("sqlite_only") is not None:
+        backends = ("sqlite",)
+    metafunc.parametrize("db_backend", backends, indirect=True, ids=list(backends))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -87,6 +87,7 @@ def _hold_lock(path: str, ready, seconds: float) -> None:
     con.close()
 
 
+@pytest.mark.sqlite_only
 def test_a_database_locked_longer_than_the_busy_timeout_fails_cleanly(
     db, db_path, dovecot, mail_user
 ):

@@ -120,10 +120,21 @@ def test_secrets_never_reach_a_trace_an_error_or_a_poll_run(db, dovecot, mail_us
     assert texts and not any(secret in t for t in texts)
 
 
-def _ledger_count(db_path) -> int:
+def _ledger_count(db_target: str) -> int:
+    """The ledger's row count seen from another connection (the poller's commits only)."""
+    if "://" in db_target:
+        import psycopg2
+
+        con = psycopg2.connect(db_target)
+        try:
+            with con.cursor() as cursor:
+                cursor.execute("SELECT COUNT(*) FROM inbound_mail")
+                return cursor.fetchone()[0]
+        finally:
+            con.close()
     import sqlite3
 
-    con = sqlite3.connect(db_path, timeout=5)
+    con = sqlite3.connect(db_target, timeout=5)
     try:
         return con.execute("SELECT COUNT(*) FROM inbound_mail").fetchone()[0]
     except sqlite3.OperationalError:
@@ -133,7 +144,7 @@ def _ledger_count(db_path) -> int:
 
 
 def test_a_poller_killed_mid_batch_loses_nothing_and_doubles_nothing(
-    db, db_path, dovecot, mail_user, cli_env
+    db, db_target, dovecot, mail_user, cli_env
 ) -> None:
     count = 300
     dovecot.append_many(
@@ -144,23 +155,23 @@ def test_a_poller_killed_mid_batch_loses_nothing_and_doubles_nothing(
     killed_at = []
     for threshold in (15, 120):
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tuidesk", "--db", str(db_path), "--poll-once"],
+            [sys.executable, "-m", "tuidesk", "--db", db_target, "--poll-once"],
             env=cli_env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 60
-        while _ledger_count(db_path) < threshold and time.monotonic() < deadline:
+        while _ledger_count(db_target) < threshold and time.monotonic() < deadline:
             time.sleep(0.002)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        killed_at.append(_ledger_count(db_path))
+        killed_at.append(_ledger_count(db_target))
         db.connect(reuse_if_open=True)
         Mailbox.update(lease_until=None, next_poll_at=None).execute()
         db.close()
     assert all(0 < n < count for n in killed_at), killed_at
     done = subprocess.run(
-        [sys.executable, "-m", "tuidesk", "--db", str(db_path), "--poll-once"],
+        [sys.executable, "-m", "tuidesk", "--db", db_target, "--poll-once"],
         env=cli_env,
         capture_output=True,
         text=True,

@@ -83,7 +83,7 @@ def pipe(args: list[str], env: dict[str, str], raw: bytes) -> subprocess.Complet
     )
 
 
-def test_pipe_mode_stores_and_processes_and_exits_0(db, db_path, cli_env) -> None:
+def test_pipe_mode_stores_and_processes_and_exits_0(db, db_target, cli_env) -> None:
     Mailbox.create(
         name="alias",
         address="support@example.com",
@@ -92,23 +92,21 @@ def test_pipe_mode_stores_and_processes_and_exits_0(db, db_path, cli_env) -> Non
         unknown_sender="create",
     )
     db.close()
-    done = pipe(
-        ["--db", str(db_path), "ingest", "--mailbox", "alias"], cli_env, mail(subject="piped")
-    )
+    done = pipe(["--db", db_target, "ingest", "--mailbox", "alias"], cli_env, mail(subject="piped"))
     assert done.returncode == 0, done.stderr
     db.connect(reuse_if_open=True)
     assert Ticket.get().subject == "piped"
     assert InboundMail.get().source_key.startswith("pipe:")
 
 
-def test_pipe_mode_stores_the_same_message_once(db, db_path, cli_env) -> None:
+def test_pipe_mode_stores_the_same_message_once(db, db_target, cli_env) -> None:
     Mailbox.create(
         name="alias", address="support@example.com", protocol="pipe", unknown_sender="create"
     )
     db.close()
     raw = mail(subject="twice")
-    first = pipe(["--db", str(db_path), "ingest", "--mailbox", "alias"], cli_env, raw)
-    second = pipe(["--db", str(db_path), "ingest", "--mailbox", "alias"], cli_env, raw)
+    first = pipe(["--db", db_target, "ingest", "--mailbox", "alias"], cli_env, raw)
+    second = pipe(["--db", db_target, "ingest", "--mailbox", "alias"], cli_env, raw)
     assert (first.returncode, second.returncode) == (0, 0)
     assert b"already stored" in second.stdout
     db.connect(reuse_if_open=True)
@@ -124,13 +122,13 @@ def test_pipe_mode_exits_75_when_the_store_is_unavailable(cli_env, tmp_path: Pat
     assert b"the MTA will retry" in done.stderr
 
 
-def test_pipe_mode_exits_75_for_an_unknown_mailbox(db, db_path, cli_env) -> None:
+def test_pipe_mode_exits_75_for_an_unknown_mailbox(db, db_target, cli_env) -> None:
     db.close()
-    done = pipe(["--db", str(db_path), "ingest", "--mailbox", "nope"], cli_env, mail())
+    done = pipe(["--db", db_target, "ingest", "--mailbox", "nope"], cli_env, mail())
     assert done.returncode == 75
 
 
-def test_pipe_mode_refuses_empty_input_without_claiming_success(db, db_path, cli_env) -> None:
+def test_pipe_mode_refuses_empty_input_without_claiming_success(db, db_target, cli_env) -> None:
     db.close()
-    done = pipe(["--db", str(db_path), "ingest", "--mailbox", "x"], cli_env, b"")
+    done = pipe(["--db", db_target, "ingest", "--mailbox", "x"], cli_env, b"")
     assert done.returncode == 65

@@ -130,7 +130,7 @@ def test_a_reply_to_a_closed_ticket_held_gets_the_closed_ticket_answer(
 
 
 def test_a_department_mailbox_sends_its_auto_responses(
-    db, dovecot, mail_user, smtp_server, cli_env, db_path
+    db, dovecot, mail_user, smtp_server, cli_env, db_target
 ):
     sales = Department.create(name="Sales")
     other = dovecot.add_user()
@@ -146,7 +146,7 @@ def test_a_department_mailbox_sends_its_auto_responses(
             "-m",
             "tuidesk",
             "--db",
-            str(db_path),
+            db_target,
             "department",
             "mailbox",
             "Sales",

@@ -108,7 +108,9 @@ def set_value(key: str, value: str) -> None:
             parse_sla(value)
         except ValueError as exc:
             raise ConfigError(f"sla_hours: {exc}") from None
-    Setting.insert(key=key, value=value).on_conflict_replace().execute()
+    Setting.insert(key=key, value=value).on_conflict(
+        conflict_target=[Setting.key], update={Setting.value: value}
+    ).execute()
 
 
 def alert_recipients() -> list[str]:

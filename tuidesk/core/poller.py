@@ -28,7 +28,9 @@ from tuidesk.core.ingest.pipeline import Outcome, process_batch
 from tuidesk.core.ingest.policy import MailboxPolicy, in_windows
 from tuidesk.core.mail.factory import build_source
 from tuidesk.core.redact import redact
+from tuidesk.core.store.db import ensure_connected
 from tuidesk.core.store.models import InboundMail, Mailbox, PollRun
+from tuidesk.core.store.postgres import is_connection_error
 from tuidesk.core.trace import Tracer
 
 FETCHING_ENABLED = "fetching_enabled"
@@ -132,15 +134,17 @@ class Poller:
     def poll(self, mailbox: Mailbox) -> PollResult:
         started = time.monotonic()
         result = PollResult(mailbox=mailbox.name)
-        lease_seconds = max(300, mailbox.timeout_ms // 1000 * 4)
+        lease_seconds = lease.seconds_for(mailbox)
         try:
+            ensure_connected(self.db)
             if not lease.acquire(mailbox.id, self.owner, lease_seconds):
                 result.skipped = f"another poller holds it ({lease.holder(mailbox.id)})"
                 return result
+            run = PollRun.create(mailbox=mailbox, host=self.owner)
         except PeeweeException as exc:
             result.ok, result.error = False, _store_sentence(exc)
+            result.duration_ms = int((time.monotonic() - started) * 1000)
             return result
-        run = PollRun.create(mailbox=mailbox, host=self.owner)
         trace = Tracer(
             mailbox.id,
             mailbox.name,
@@ -198,7 +202,13 @@ class Poller:
                 if previous is not None:
                     self._process(source, mailbox, policy, trace, result, parser, *previous)
                 previous = (stored, future)
-                lease.renew(mailbox.id, self.owner, lease_seconds)
+                if not lease.renew(mailbox.id, self.owner, lease_seconds):
+                    trace(
+                        "warn",
+                        "the lease was taken over by another poller (this one was stalled "
+                        "longer than the lease): stopping after this batch",
+                    )
+                    break
             if previous is not None:
                 self._process(source, mailbox, policy, trace, result, parser, *previous)
         finally:
@@ -245,6 +255,20 @@ class Poller:
                 apply_dispositions(source, mailbox, owed, trace)
 
     def _finish(self, mailbox: Mailbox, run: PollRun, result: PollResult, trace: Tracer) -> None:
+        """Record the poll on the mailbox and its poll-run record, then release the lease.
+
+        After a lost database connection the first statement here reconnects; if the database
+        is still away, the result alone says why (the lease then expires by itself).
+        """
+        try:
+            self._record(mailbox, run, result, trace)
+        except PeeweeException:
+            pass  # the store itself is failing; the result still says why
+        finally:
+            with contextlib.suppress(PeeweeException):
+                lease.release(mailbox.id, self.owner)
+
+    def _record(self, mailbox: Mailbox, run: PollRun, result: PollResult, trace: Tracer) -> None:
         now = utcnow()
         fresh = Mailbox.get_by_id(mailbox.id)
         changes: dict = {
@@ -273,27 +297,21 @@ class Poller:
                     Mailbox.next_poll_at: max(cool_off, changes[Mailbox.next_poll_at]),
                 }
             )
-        try:
-            with self.db.atomic():
-                Mailbox.update(changes).where(Mailbox.id == mailbox.id).execute()
-                PollRun.update(
-                    finished_at=now,
-                    duration_ms=result.duration_ms,
-                    fetched=result.fetched,
-                    created=result.created,
-                    replied=result.replied,
-                    held=result.held,
-                    rejected=result.rejected,
-                    errors=result.errors,
-                    ok=result.ok,
-                    error=result.error,
-                ).where(PollRun.id == run.id).execute()
-                trace.flush()
-        except PeeweeException:
-            pass  # the store itself is failing; the result still says why
-        finally:
-            with contextlib.suppress(PeeweeException):
-                lease.release(mailbox.id, self.owner)
+        with self.db.atomic():
+            Mailbox.update(changes).where(Mailbox.id == mailbox.id).execute()
+            PollRun.update(
+                finished_at=now,
+                duration_ms=result.duration_ms,
+                fetched=result.fetched,
+                created=result.created,
+                replied=result.replied,
+                held=result.held,
+                rejected=result.rejected,
+                errors=result.errors,
+                ok=result.ok,
+                error=result.error,
+            ).where(PollRun.id == run.id).execute()
+            trace.flush()
 
 
 def _resync(source, mailbox: Mailbox, trace: Tracer) -> None:
@@ -321,6 +339,12 @@ def _resync(source, mailbox: Mailbox, trace: Tracer) -> None:
 
 
 def _store_sentence(exc: Exception) -> str:
+    if is_connection_error(exc):
+        return (
+            "the connection to the database was lost during the poll (the database restarted, "
+            "the network broke, or this poller stalled for longer than its lease): what was "
+            "stored is kept, the rest stays on the server and the next poll reconnects"
+        )
     text = str(exc).lower()
     if "locked" in text or "busy" in text:
         return (

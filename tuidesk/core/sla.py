@@ -50,7 +50,7 @@ def customer_waiting(ticket_id: int, now: datetime | None = None) -> None:
     priority = sql.value('SELECT "priority" FROM "ticket" WHERE "id" = ?', ticket_id)
     due = due_for(priority or "normal", now)
     if due is not None:
-        sql.run(
+        sql.later(
             'UPDATE "ticket" SET "due_at" = COALESCE("due_at", ?) WHERE "id" = ?', due, ticket_id
         )
 
@@ -69,8 +69,10 @@ def overdue_sweep(
 ) -> int:
     """Queue the overdue alert once for every ticket whose answer is late; return how many."""
     from tuidesk.core.notify.events import Routing, queue_event, staff_events
+    from tuidesk.core.store.db import ensure_connected
     from tuidesk.core.store.models import database_proxy
 
+    ensure_connected(database_proxy.obj)  # the first work of a poll round after an idle spell
     now = now or utcnow()
     late = sql.rows(
         'SELECT t."id", a."email" FROM "ticket" t LEFT JOIN "agent" a ON a."id" = t."assignee_id" '

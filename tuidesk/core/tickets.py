@@ -170,7 +170,7 @@ def add_participants(
         if not email or email in skip:
             continue
         skip.add(email)
-        sql.run(
+        sql.later(
             'INSERT INTO "participant" ("ticket_id", "email", "name") VALUES (?, ?, ?) '
             'ON CONFLICT ("ticket_id", "email") DO NOTHING',
             ticket_id,
@@ -196,7 +196,7 @@ def touch(
     if reopen:
         sets += ['"status" = ?', '"closed_at" = NULL']
         params.append("open")
-    sql.run(f'UPDATE "ticket" SET {", ".join(sets)} WHERE "id" = ?', *params, _id(ticket))
+    sql.later(f'UPDATE "ticket" SET {", ".join(sets)} WHERE "id" = ?', *params, _id(ticket))
     if customer_wrote:
         customer_waiting(_id(ticket), now)
 
@@ -204,7 +204,7 @@ def touch(
 def store_blob(data: bytes, digest: str | None = None) -> str:
     """Store ``data`` once, keyed by its sha256; return the key."""
     key = digest or hashlib.sha256(data).hexdigest()
-    sql.run(
+    sql.later(
         'INSERT INTO "blob" ("sha256", "size", "data", "created_at") VALUES (?, ?, ?, ?) '
         'ON CONFLICT ("sha256") DO NOTHING',
         key,

@@ -246,7 +246,7 @@ def _attach_original(message_id: int, record_id: int, subject: str) -> None:
     """002's "add email as attachment": the raw mail, as stored in the ledger (no copy)."""
     title = subject[:80].replace("/", "_").replace("\\", "_")  # a subject is not a path
     name = sanitize_filename(f"{title}.eml" if title.strip() else "original-message.eml")
-    sql.run(
+    sql.later(
         'INSERT INTO "attachment" ("message_id", "blob_id", "filename", "content_type", '
         '"size", "content_id", "inline") SELECT ?, b."sha256", ?, ?, b."size", ?, ? '
         'FROM "inbound_mail" i JOIN "blob" b ON b."sha256" = i."raw_id" WHERE i."id" = ?',

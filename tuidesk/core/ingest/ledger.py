@@ -151,17 +151,32 @@ def save_big_file(directory: str, mailbox: str, digest: str, data: bytes) -> Pat
 
 
 def advance_watermark(mailbox: Mailbox, folder: str, uidvalidity: int, last_uid: int) -> None:
-    state = FolderState.get_or_none(
-        (FolderState.mailbox == mailbox) & (FolderState.folder == folder)
+    """Move the folder's watermark up to ``last_uid`` (or reset it on a new UIDVALIDITY).
+
+    Two statements that each hold by themselves, so pollers on several hosts can race here:
+    the row is created at most once (ON CONFLICT), and it only ever moves forward.
+    """
+    now = utcnow()
+    sql.run(
+        'INSERT INTO "folder_state" ("mailbox_id", "folder", "uidvalidity", "last_uid", '
+        '"updated_at") VALUES (?, ?, ?, ?, ?) ON CONFLICT ("mailbox_id", "folder") DO NOTHING',
+        mailbox.id,
+        folder,
+        uidvalidity,
+        last_uid,
+        now,
     )
-    if state is None:
-        FolderState.create(
-            mailbox=mailbox, folder=folder, uidvalidity=uidvalidity, last_uid=last_uid
-        )
-    elif state.uidvalidity != uidvalidity or last_uid > state.last_uid:
-        FolderState.update(uidvalidity=uidvalidity, last_uid=last_uid, updated_at=utcnow()).where(
-            FolderState.id == state.id
-        ).execute()
+    sql.run(
+        'UPDATE "folder_state" SET "uidvalidity" = ?, "last_uid" = ?, "updated_at" = ? '
+        'WHERE "mailbox_id" = ? AND "folder" = ? AND ("uidvalidity" <> ? OR "last_uid" < ?)',
+        uidvalidity,
+        last_uid,
+        now,
+        mailbox.id,
+        folder,
+        uidvalidity,
+        last_uid,
+    )
 
 
 def watermark(mailbox: Mailbox, folder: str) -> tuple[int, int] | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import peewee
@@ -105,7 +105,7 @@ def process_record(
 
 
 def finish(outcome: Outcome) -> Outcome:
-    sql.run(
+    sql.later(
         'UPDATE "inbound_mail" SET "state" = ?, "reason" = ?, "detail" = ?, "ticket_id" = ?, '
         '"attempts" = "attempts" + 1, "processed_at" = ? WHERE "id" = ?',
         outcome.state,
@@ -116,6 +116,34 @@ def finish(outcome: Outcome) -> Outcome:
         outcome.record_id,
     )
     return outcome
+
+
+CLAIM_CHUNK = 500
+
+
+def claim_new(record_ids: Iterable[int]) -> set[int]:
+    """Lock the records still ``new`` for this transaction and return their ids.
+
+    The first statement of the batch's transaction: on PostgreSQL the rows stay locked until
+    commit, and a second poller claiming the same rows waits, then finds them processed and
+    skips them; on SQLite the write lock does the same. So a record is processed once even
+    when a poller that lost its lease (stopped, slow) wakes up with a batch in hand.
+    """
+    ids = list(record_ids)
+    mine: set[int] = set()
+    for start in range(0, len(ids), CLAIM_CHUNK):
+        chunk = ids[start : start + CLAIM_CHUNK]
+        mine.update(
+            found
+            for (found,) in sql.rows(
+                'UPDATE "inbound_mail" SET "state" = ? WHERE "state" = ? '
+                f'AND "id" IN ({sql.placeholders(len(chunk))}) RETURNING "id"',
+                "new",
+                "new",
+                *chunk,
+            )
+        )
+    return mine
 
 
 def process_batch(
@@ -129,9 +157,12 @@ def process_batch(
     """Process ``stored`` in one transaction, one savepoint each."""
     outcomes: list[Outcome] = []
     with db.atomic():
+        mine = claim_new(item.id for item in stored)
         directory = Directory.load()
         routing = Routing.load()
         for index, item in enumerate(stored):
+            if item.id not in mine:
+                continue  # processed meanwhile by another poller that took over the mailbox
             mail = parsed[index] if parsed is not None else None
             try:
                 with db.atomic():

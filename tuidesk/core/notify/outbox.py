@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from peewee import Database
+from peewee import Database, PeeweeException
 
 from tuidesk.core import global_settings
 from tuidesk.core.clock import utcnow
@@ -20,6 +20,7 @@ from tuidesk.core.errors import TuideskError
 from tuidesk.core.notify.compose import Outgoing
 from tuidesk.core.redact import redact
 from tuidesk.core.store import sql
+from tuidesk.core.store.db import ensure_connected
 from tuidesk.core.store.models import Mailbox, Outbox, Ticket
 from tuidesk.core.tickets import NewMessage, add_attachment, add_message
 
@@ -123,6 +124,27 @@ def due(now: datetime, limit: int) -> list[Outbox]:
     )
 
 
+def claim(db: Database, row: Outbox, now: datetime) -> bool:
+    """Mark ``row`` "sending" if it is still due: one atomic UPDATE, so of several processes
+    that picked the same row from `due()`, exactly one gets it (rowcount 1) and sends it."""
+    with db.atomic():
+        return (
+            sql.run(
+                'UPDATE "outbox" SET "state" = ?, "next_attempt_at" = ? WHERE "id" = ? AND '
+                '(("state" = ? AND "next_attempt_at" <= ?) OR '
+                '("state" = ? AND "next_attempt_at" <= ?))',
+                "sending",
+                now,
+                row.id,
+                "queued",
+                now,
+                "sending",
+                now - STALE_SENDING,
+            )
+            == 1
+        )
+
+
 def send_outbox(
     db: Database,
     *,
@@ -130,12 +152,30 @@ def send_outbox(
     limit: int = 500,
     trace: Callable[[str, str], None] | None = None,
 ) -> SendReport:
-    """Send what is due, oldest first, one SMTP session per mailbox."""
+    """Send what is due, oldest first, one SMTP session per mailbox; a failing database is
+    an error of this run (in the report), not an exception."""
+    now = now or utcnow()
+    report = SendReport()
+    try:
+        ensure_connected(db)
+        _send_due(db, now, limit, trace, report)
+    except PeeweeException as exc:
+        # the database went away mid-run: what was marked "sent" was sent; a row left
+        # "sending" is sent again once it is stale (at worst twice, never lost)
+        report.errors.append(redact(f"the outbox could not be read or updated ({exc})"))
+    return report
+
+
+def _send_due(
+    db: Database,
+    now: datetime,
+    limit: int,
+    trace: Callable[[str, str], None] | None,
+    report: SendReport,
+) -> None:
     from tuidesk.core.mail.smtp import SendError, SmtpSender
     from tuidesk.core.notify.events import render_event
 
-    now = now or utcnow()
-    report = SendReport()
     rows = due(now, limit)
     by_mailbox: dict[int | None, list[Outbox]] = {}
     for row in rows:
@@ -166,6 +206,8 @@ def send_outbox(
             continue
         try:
             for index, row in enumerate(group):
+                if not claim(db, row, now):
+                    continue  # another process (poller, TUI, other host) is sending it
                 if not row.raw:
                     try:
                         with db.atomic():
@@ -174,10 +216,6 @@ def send_outbox(
                         _record_failure(row, redact(exc.sentence), True, now, max_attempts, report)
                         continue
                     row = Outbox.get_by_id(row.id)
-                with db.atomic():
-                    Outbox.update(state="sending", next_attempt_at=now).where(
-                        Outbox.id == row.id
-                    ).execute()
                 try:
                     sender.send(
                         bytes(row.raw), row.mail_from or mailbox.address, row.recipients.split("\n")
@@ -217,12 +255,19 @@ def send_outbox(
                     trace("info", f"sent {row.kind} {row.message_id} to {row.recipients}")
         finally:
             sender.close()
-    return report
 
 
 def _record_failure(
-    row: Outbox, error: str, temporary: bool, now: datetime, max_attempts: int, report: SendReport
+    row: Outbox,
+    error: str,
+    temporary: bool,
+    now: datetime,
+    max_attempts: int,
+    report: SendReport,
+    held_as: str = "sending",
 ) -> None:
+    """Requeue or fail ``row``, only while it is still in the state this process left it in
+    (``held_as``): a row another process has since sent is never put back."""
     attempts = row.attempts + 1
     final = not temporary or attempts >= max_attempts
     Outbox.update(
@@ -230,7 +275,7 @@ def _record_failure(
         attempts=attempts,
         last_error=error,
         next_attempt_at=now + backoff(attempts),
-    ).where(Outbox.id == row.id).execute()
+    ).where((Outbox.id == row.id) & (Outbox.state == held_as)).execute()
     if error not in report.errors:
         report.errors.append(error)
     if final:
@@ -249,10 +294,10 @@ def _defer_all(
 ) -> None:
     for row in rows:
         if count_attempt:
-            _record_failure(row, error, True, now, max_attempts, report)
+            _record_failure(row, error, True, now, max_attempts, report, held_as="queued")
         else:
             Outbox.update(state="queued", next_attempt_at=now + backoff(row.attempts + 1)).where(
-                Outbox.id == row.id
+                (Outbox.id == row.id) & (Outbox.state == "queued")
             ).execute()
             report.deferred += 1
 

@@ -89,9 +89,19 @@ def _open_url(url: str) -> Database:
             "PostgreSQL needs the psycopg2 driver",
             hint="install it with `pip install 'tuidesk[postgres]'`",
         ) from None
-    from playhouse.db_url import connect as url_connect
+    from playhouse.db_url import parse
 
-    return url_connect(url)
+    from tuidesk.core.store.postgres import PostgresStore
+
+    return PostgresStore(**parse(url))
+
+
+def ensure_connected(db: Database) -> None:
+    """Before a unit of work (a poll, an outbox run): a PostgreSQL connection lost while idle is
+    reopened here, so it costs nothing; SQLite has no connection to lose."""
+    check = getattr(db, "ensure_connected", None)
+    if check is not None:
+        check()
 
 
 def close() -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from peewee import Database, PostgresqlDatabase
 
 from tuidesk.core.store.models import database_proxy
+from tuidesk.core.store.postgres import preparable
 
 
 def _db() -> Database:
@@ -29,7 +30,13 @@ def _text(sql: str, postgres: bool) -> str:
 
 def _execute(sql: str, params: Sequence[Any]):
     db = _db()
-    return db.execute_sql(_text(sql, isinstance(db, PostgresqlDatabase)), tuple(params))
+    if not isinstance(db, PostgresqlDatabase):
+        return db.execute_sql(sql, tuple(params))
+    text = _text(sql, True)
+    prepare = getattr(db, "prepared", None)
+    if prepare is not None and preparable(text):
+        text = prepare(text)
+    return db.execute_sql(text, tuple(params))
 
 
 def rows(sql: str, *params: Any) -> list[tuple]:
@@ -47,6 +54,18 @@ def value(sql: str, *params: Any) -> Any:
 
 def run(sql: str, *params: Any) -> int:
     return _execute(sql, params).rowcount
+
+
+def later(sql: str, *params: Any) -> None:
+    """Run a write whose result nobody reads: on PostgreSQL, inside a transaction, it travels
+    with the next statement instead of costing a round trip of its own (store/postgres.py);
+    an error in it is raised by that next statement, within the same transaction."""
+    db = _db()
+    defer = getattr(db, "defer", None)
+    if defer is None:
+        _execute(sql, params)
+    else:
+        defer(_text(sql, True), tuple(params))
 
 
 def insert(sql: str, *params: Any) -> int | None:

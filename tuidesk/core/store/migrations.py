@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from peewee import Database, SqliteDatabase
+from peewee import Database, PostgresqlDatabase, SqliteDatabase
 
 from tuidesk.core.errors import StoreError
 from tuidesk.core.paths import create_private_file
@@ -44,10 +44,15 @@ def _v2_queue_index_and_outbox_events(db: Database) -> None:
 def _v3_full_text_search(db: Database) -> None:
     """Full-text search over messages, ticket subjects and contacts (core.search.schema):
     FTS5 tables kept in step by triggers on SQLite, generated tsvector columns with GIN indexes
-    on PostgreSQL; both filled from the rows already stored, so old mail is found too."""
+    on PostgreSQL; both filled from the rows already stored, so old mail is found too. And a
+    message's direction takes eight letters ("event")."""
     from tuidesk.core.search.schema import install
 
     install(db)
+    if isinstance(db, PostgresqlDatabase):
+        # "event" entries (who changed what) are five letters; SQLite never enforced the old
+        # length of four, PostgreSQL refused them. Widening a varchar rewrites nothing.
+        db.execute_sql('ALTER TABLE "message" ALTER COLUMN "direction" TYPE VARCHAR(8)')
 
 
 # version -> the step that brings a database from version-1 to version.

@@ -334,7 +334,7 @@ class InboundMail(BaseModel):
 
 class Message(BaseModel):
     ticket = ForeignKeyField(Ticket, backref="messages", on_delete="CASCADE")
-    direction = CharField(max_length=4)  # in, out, note
+    direction = CharField(max_length=8)  # in, out, note, event
     automatic = BooleanField(default=False)  # auto-reply received, or notification sent
     author_name = CharField(max_length=200, default="")
     author_email = CharField(max_length=320, default="")

@@ -119,3 +119,42 @@ def test_a_database_restart_fails_that_poll_and_a_new_process_finishes(dovecot, 
             assert_each_stored_once(dovecot, mail_user)
         finally:
             store.close()
+
+
+def test_a_database_that_stays_down_ends_the_poll_once_run_with_sentences(
+    dovecot, mail_user, cli_env
+):
+    """The server stops mid-poll and is still down for the overdue sweep and the outbox that
+    follow: each says so in a sentence, the exit status is 1, and once the server is back a
+    new run stores the rest, each mail once."""
+    with PostgresServer() as server:
+        url = server.new_database()
+        fill(dovecot, mail_user)
+        store.connect(url)
+        imap_mailbox(dovecot, mail_user, emails_per_fetch=25)
+        store.close()
+        command = [sys.executable, "-m", "tuidesk", "--db", url, "--poll-once"]
+        stopper = when_stored(server, url, 100, server.stop)
+        first = subprocess.run(
+            command, env=cli_env, capture_output=True, text=True, timeout=300, check=False
+        )
+        stopper.join()
+        assert first.returncode == 1
+        assert LOST in first.stderr
+        assert "the connection to the database was lost during this poll round" in first.stderr
+        assert "unexpected" not in first.stderr
+        assert "Traceback" not in first.stderr + first.stdout
+
+        server.start()
+        store.connect(url)
+        Mailbox.update(lease_until=None, cool_off_until=None, next_poll_at=None).execute()
+        store.close()
+        second = subprocess.run(
+            command, env=cli_env, capture_output=True, text=True, timeout=300, check=False
+        )
+        assert second.returncode == 0, second.stderr
+        store.connect(url)
+        try:
+            assert_each_stored_once(dovecot, mail_user)
+        finally:
+            store.close()

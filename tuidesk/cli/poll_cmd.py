@@ -8,16 +8,25 @@ import signal
 import sys
 import threading
 
+from peewee import InterfaceError, OperationalError
+
 from tuidesk.cli.notify_cmd import print_report
 from tuidesk.core.clock import utcnow
 from tuidesk.core.context import AppContext
 from tuidesk.core.errors import ConfigError
 from tuidesk.core.notify.outbox import send_outbox
-from tuidesk.core.poller import PollResult, due_mailboxes, fetching_enabled, poll_mailboxes
+from tuidesk.core.poller import (
+    PollResult,
+    describe_store_failure,
+    due_mailboxes,
+    fetching_enabled,
+    poll_mailboxes,
+)
 from tuidesk.core.sla import overdue_sweep
 from tuidesk.core.store.models import Mailbox
 
 IDLE_SLEEP_MAX_S = 60.0
+DATABASE_AWAY_RETRY_S = 10.0
 
 
 def run_poll(context: AppContext, args: argparse.Namespace) -> int:
@@ -34,15 +43,22 @@ def run_poll(context: AppContext, args: argparse.Namespace) -> int:
         )
         return 0
     while True:
-        results = _poll_round(db, args, stop)
-        _report(results, args.json)
-        overdue_sweep()
-        sent = send_outbox(db)
-        print_report(sent, args.json)
+        try:
+            results = _poll_round(db, args, stop)
+            _report(results, args.json)
+            overdue_sweep()
+            sent = send_outbox(db)
+            print_report(sent, args.json)
+            failed = any(not r.ok for r in results) or bool(sent.errors)
+        except (OperationalError, InterfaceError) as exc:
+            # The database went away between two polls (each poll reports its own failures):
+            # one sentence, and `--poll` carries on; the next round reconnects.
+            print(f"tuidesk: {describe_store_failure(exc, 'this poll round')}", file=sys.stderr)
+            failed = True
         if not args.poll or stop.is_set():
             break
         stop.wait(_seconds_until_next_due())
-    return 1 if any(not r.ok for r in results) or sent.errors else 0
+    return 1 if failed else 0
 
 
 def _poll_round(db, args: argparse.Namespace, stop: threading.Event) -> list[PollResult]:
@@ -80,9 +96,12 @@ def _report(results: list[PollResult], as_json: bool) -> None:
 
 def _seconds_until_next_due() -> float:
     now = utcnow()
-    waits = [
-        (m.next_poll_at - now).total_seconds()
-        for m in Mailbox.select().where(Mailbox.status == "active")
-        if m.next_poll_at
-    ]
+    try:
+        waits = [
+            (m.next_poll_at - now).total_seconds()
+            for m in Mailbox.select().where(Mailbox.status == "active")
+            if m.next_poll_at
+        ]
+    except (OperationalError, InterfaceError):
+        return DATABASE_AWAY_RETRY_S  # the database is away: try again soon
     return max(1.0, min([IDLE_SLEEP_MAX_S, *waits]))

@@ -142,7 +142,7 @@ class Poller:
                 return result
             run = PollRun.create(mailbox=mailbox, host=self.owner)
         except PeeweeException as exc:
-            result.ok, result.error = False, _store_sentence(exc)
+            result.ok, result.error = False, describe_store_failure(exc)
             result.duration_ms = int((time.monotonic() - started) * 1000)
             return result
         trace = Tracer(
@@ -157,7 +157,7 @@ class Poller:
         except TuideskError as exc:
             result.ok, result.error = False, redact(exc.sentence)
         except PeeweeException as exc:
-            result.ok, result.error = False, _store_sentence(exc)
+            result.ok, result.error = False, describe_store_failure(exc)
         except Exception as exc:  # never let one mailbox stop the others
             result.ok = False
             result.error = redact(f"unexpected {type(exc).__name__} while polling: {exc}")
@@ -338,10 +338,12 @@ def _resync(source, mailbox: Mailbox, trace: Tracer) -> None:
     trace("info", f"resync: {rekeyed} known mail(s) re-keyed, the rest is fetched as new")
 
 
-def _store_sentence(exc: Exception) -> str:
+def describe_store_failure(exc: Exception, during: str = "the poll") -> str:
+    """One sentence for a database failure ``during`` some work: what happened and what the
+    operator does about it (usually nothing: the mail stays on the server)."""
     if is_connection_error(exc):
         return (
-            "the connection to the database was lost during the poll (the database restarted, "
+            f"the connection to the database was lost during {during} (the database restarted, "
             "the network broke, or this poller stalled for longer than its lease): what was "
             "stored is kept, the rest stays on the server and the next poll reconnects"
         )

@@ -29,6 +29,10 @@ What it does beyond a plain Peewee ``PostgresqlDatabase``, all about things SQLi
   also prepared once per connection (``PREPARE``/``EXECUTE``), so the server stops parsing
   and planning them for every mail; a PREPARE whose round trip failed is redone by a new name.
 
+* JIT compilation is off for tuidesk's sessions: it pays off for long analytical queries, and
+  tuidesk runs short ones whose plans merely *look* costly on a big table (the count of a
+  common search word over a million messages), where compiling took a second of the query.
+
 * PostgreSQL text cannot hold NUL characters, which hostile mail can carry in any header or
   body; they are stored as U+FFFD (the raw mail itself is kept byte for byte in a blob).
 """
@@ -68,6 +72,7 @@ class PostgresStore(PostgresqlDatabase):
                 "SET idle_in_transaction_session_timeout = %s",
                 (stalled_transaction_seconds() * 1000,),
             )
+            cursor.execute("SET jit = off")
 
     # -- statements held back until the next round trip ---------------------------------------
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import FrozenInstanceError
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from peewee import SqliteDatabase
+from peewee import Database, SqliteDatabase
 
 from tuidesk.core.queue import (
     SORT_COLUMNS,
@@ -78,7 +77,8 @@ class Helpdesk:
 
 
 @pytest.fixture
-def desk(database: Path, now: datetime) -> Helpdesk:
+def desk(db: Database, now: datetime) -> Helpdesk:
+    """A helpdesk on a fresh database: each test runs on SQLite and on PostgreSQL."""
     return Helpdesk(now)
 
 
@@ -398,7 +398,7 @@ def test_a_page_past_the_end_is_empty(desk: Helpdesk) -> None:
 
 
 @pytest.fixture
-def statements(database: Path, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
+def statements(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
     """Every SQL statement run from now on, with its parameters."""
     db = database_proxy.obj
     original = db.execute_sql
@@ -421,6 +421,7 @@ def test_a_page_is_read_with_a_single_sql_statement(desk: Helpdesk, statements: 
     assert len(statements) == 1
 
 
+@pytest.mark.sqlite_only  # the FTS5 tables and SQLite's query plan
 def test_a_searched_page_takes_one_statement_and_one_index_probe(
     desk: Helpdesk, statements: list
 ) -> None:
@@ -434,6 +435,7 @@ def test_a_searched_page_takes_one_statement_and_one_index_probe(
     assert "ticket_fts" in page[0]
 
 
+@pytest.mark.sqlite_only  # the FTS5 tables and SQLite's query plan
 def test_the_default_page_walks_the_activity_index_instead_of_sorting(
     desk: Helpdesk, statements: list
 ) -> None:

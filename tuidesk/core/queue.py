@@ -273,10 +273,12 @@ def _ordering(queue_filter: QueueFilter) -> list[ColumnBase]:
         "status": _rank(Ticket.status, TICKET_STATUSES),
         "priority": _rank(Ticket.priority, PRIORITIES),
         "subject": fn.LOWER(Ticket.subject),
-        "contact": fn.LOWER(_contact_label()),
-        "client": fn.LOWER(Client.name),
-        "department": fn.LOWER(Department.name),
-        "assignee": fn.LOWER(Agent.name),
+        # a ticket without one shows "" and sorts as "": SQLite puts NULL first when
+        # ascending, PostgreSQL last
+        "contact": fn.COALESCE(fn.LOWER(_contact_label()), ""),
+        "client": fn.COALESCE(fn.LOWER(Client.name), ""),
+        "department": fn.COALESCE(fn.LOWER(Department.name), ""),
+        "assignee": fn.COALESCE(fn.LOWER(Agent.name), ""),
         "unread": Ticket.unread,
     }
     key = keys[queue_filter.sort]

@@ -95,7 +95,7 @@ def drain(target: str, env: dict[str, str], server, user, pollers: int) -> Run:
                     for key in ("fetched", "created", "replied", "held", "errors"):
                         setattr(run, key, getattr(run, key) + record[key])
                     run.in_tuidesk_s += record["duration_ms"] / 1000
-            if not server.messages(user, "INBOX") or len(run.failures) > 20:
+            if not server.count(user, "INBOX") or len(run.failures) > 20:
                 return
             if record is not None and record["skipped"]:
                 time.sleep(SKIPPED_PAUSE_S)
@@ -164,7 +164,7 @@ def measure(kind: str, pollers: int, args, raws: list[bytes], url: str = "") -> 
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         run = drain(target, env, server, user, pollers)
         peak_kb = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before)
-        extra = {"load_s": load_s, "peak_kb": peak_kb, "left": len(server.messages(user))}
+        extra = {"load_s": load_s, "peak_kb": peak_kb, "left": server.count(user)}
         if pollers == 1:
             idle_started = time.perf_counter()
             poll_once(target, env, "bench")

@@ -179,7 +179,7 @@ def test_four_pollers_store_create_and_send_everything_once(
                 and not InboundMail.select().where(InboundMail.state == "new").exists()
                 and not Outbox.select().where(Outbox.state.in_(["queued", "sending"])).exists()
                 and victim.poll() is not None
-                and dovecot.messages(user, "INBOX") == []
+                and dovecot.count(user, "INBOX") == 0
             )
 
         wait_for(drained, DRAIN_TIMEOUT_S, "the mailbox and the outbox to be drained")

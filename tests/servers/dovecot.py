@@ -677,8 +677,18 @@ class DovecotServer:
                 fetched = client.fetch(
                     batch, ["BODY.PEEK[]", "RFC822.SIZE", "FLAGS", "INTERNALDATE"]
                 )
-                found.extend(self._stored(uid, fetched[uid]) for uid in batch if uid in fetched)
+                found.extend(
+                    self._stored(uid, fetched[uid])
+                    for uid in batch
+                    # a message moved away by a poller between SEARCH and FETCH: gone
+                    if b"BODY[]" in fetched.get(uid, {})
+                )
         return found
+
+    def count(self, user: MailUser, folder: str = "INBOX") -> int:
+        """How many messages ``folder`` holds (cheap: nothing is fetched)."""
+        with self.imap(user) as client:
+            return int(client.select_folder(folder, readonly=True)[b"EXISTS"])
 
     @staticmethod
     def _stored(uid: int, data: dict[bytes, object]) -> StoredMessage:

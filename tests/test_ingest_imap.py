@@ -260,3 +260,28 @@ def test_a_different_fingerprint_is_refused(db, dovecot, mail_user) -> None:
     result = poll(mailbox)
     assert not result.ok
     assert "fingerprint" in result.error
+
+
+def test_mail_another_session_moved_first_counts_as_moved(db, dovecot, mail_user) -> None:
+    """Two pollers dispose one batch (a stalled one woke after another took its lease over):
+    the second MOVE meets messages the first already expunged (Dovecot answers NO
+    [EXPUNGEISSUED]); it catches up and moves what is left, and the poll does not fail."""
+    from tuidesk.core.mail.factory import build_source
+
+    dovecot.append_many(mail_user, [mail(message_id=f"<twice.{i}@x>") for i in range(3)])
+    lines: list[str] = []
+    source = build_source(imap_mailbox(dovecot, mail_user), lambda level, text: lines.append(text))
+    source.connect()
+    try:
+        remote = source.pending(lambda keys: set())
+        assert len(remote) == 3
+        with dovecot.imap(mail_user) as other:  # the other poller, quicker
+            other.select_folder("INBOX")
+            other.create_folder("Processed")
+            other.move([remote[0].uid], "Processed")
+        source.apply("move", remote, "Processed")
+    finally:
+        source.close()
+    assert dovecot.count(mail_user, "INBOX") == 0
+    assert dovecot.count(mail_user, "Processed") == 3
+    assert any("another session expunged" in line for line in lines)

@@ -234,6 +234,25 @@ class ImapSource:
         if not uids:
             return
         try:
+            self._apply(action, uids, argument)
+        except IMAPClientError as exc:
+            if "EXPUNGEISSUED" not in str(exc).upper():
+                raise describe_failure(exc, self.endpoint, action) from None
+            # Another session (a poller that took over this mailbox's lease) expunged some of
+            # these messages since this one looked: catch up with NOOP, then act on what is
+            # left; a moved or deleted mail is where it should be already (RFC 9051 7.1).
+            self.trace("info", f"{action}: another session expunged some of this batch first")
+            try:
+                self.client.noop()
+                self._apply(action, uids, argument)
+            except MailError:
+                raise
+            except Exception as again:
+                raise describe_failure(again, self.endpoint, action) from None
+
+    def _apply(self, action: str, uids: list[int], argument: str) -> None:
+        assert self.client is not None
+        try:
             if action == "move":
                 self._move(uids, argument)
             elif action == "delete":
@@ -249,7 +268,7 @@ class ImapSource:
                     self.client.remove_flags(uids, [flag])
             else:
                 raise ValueError(f"unknown disposition {action}")
-        except MailError:
+        except (MailError, IMAPClientError):
             raise
         except Exception as exc:
             raise describe_failure(exc, self.endpoint, action) from None

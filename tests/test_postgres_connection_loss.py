@@ -87,74 +87,61 @@ def test_cut_sessions_fail_the_poll_with_a_sentence_and_the_same_poller_goes_on(
     store.close()
 
 
+def poll_once_while(
+    server: PostgresServer, act, dovecot, user, cli_env
+) -> subprocess.CompletedProcess:
+    """A `--poll-once` of a full mailbox during which ``act()`` happens to the server (once 100
+    mails are stored); then, with the server up, a new process that must finish the mailbox,
+    each mail stored once. Returns the first run."""
+    url = server.new_database()
+    fill(dovecot, user)
+    store.connect(url)
+    imap_mailbox(dovecot, user, emails_per_fetch=25)
+    store.close()
+    command = [sys.executable, "-m", "tuidesk", "--db", url, "--poll-once"]
+    actor = when_stored(server, url, 100, act)
+    first = subprocess.run(
+        command, env=cli_env, capture_output=True, text=True, timeout=300, check=False
+    )
+    actor.join()
+    if not server.running:
+        server.start()
+    store.connect(url)
+    assert 0 < InboundMail.select().count() < MAILS
+    # as a later cron run would find it: the dead poller's lease (not released while the
+    # server was down) and the cool-off after a failure have passed
+    Mailbox.update(lease_until=None, cool_off_until=None, next_poll_at=None).execute()
+    store.close()
+    second = subprocess.run(
+        command, env=cli_env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert second.returncode == 0, second.stderr
+    store.connect(url)
+    try:
+        assert_each_stored_once(dovecot, user)
+    finally:
+        store.close()
+    return first
+
+
 def test_a_database_restart_fails_that_poll_and_a_new_process_finishes(dovecot, mail_user, cli_env):
     with PostgresServer() as server:
-        url = server.new_database()
-        fill(dovecot, mail_user)
-        store.connect(url)
-        imap_mailbox(dovecot, mail_user, emails_per_fetch=25)
-        store.close()
-        command = [sys.executable, "-m", "tuidesk", "--db", url, "--poll-once"]
-        restarter = when_stored(server, url, 100, server.restart)
-        first = subprocess.run(
-            command, env=cli_env, capture_output=True, text=True, timeout=300, check=False
-        )
-        restarter.join()
-        assert first.returncode == 1
-        assert LOST in first.stderr
-        assert "Traceback" not in first.stderr + first.stdout
-
-        store.connect(url)
-        assert 0 < InboundMail.select().count() < MAILS
-        # as a later cron run would find it: the dead poller's lease (not released while the
-        # server was down) and the cool-off after a failure have passed
-        Mailbox.update(lease_until=None, cool_off_until=None, next_poll_at=None).execute()
-        store.close()
-        second = subprocess.run(
-            command, env=cli_env, capture_output=True, text=True, timeout=300, check=False
-        )
-        assert second.returncode == 0, second.stderr
-        store.connect(url)
-        try:
-            assert_each_stored_once(dovecot, mail_user)
-        finally:
-            store.close()
+        first = poll_once_while(server, server.restart, dovecot, mail_user, cli_env)
+    assert first.returncode == 1
+    assert LOST in first.stderr
+    assert "Traceback" not in first.stderr + first.stdout
 
 
 def test_a_database_that_stays_down_ends_the_poll_once_run_with_sentences(
     dovecot, mail_user, cli_env
 ):
     """The server stops mid-poll and is still down for the overdue sweep and the outbox that
-    follow: each says so in a sentence, the exit status is 1, and once the server is back a
-    new run stores the rest, each mail once."""
+    follow: each says so in a sentence and the exit status is 1; once the server is back a new
+    run stores the rest, each mail once."""
     with PostgresServer() as server:
-        url = server.new_database()
-        fill(dovecot, mail_user)
-        store.connect(url)
-        imap_mailbox(dovecot, mail_user, emails_per_fetch=25)
-        store.close()
-        command = [sys.executable, "-m", "tuidesk", "--db", url, "--poll-once"]
-        stopper = when_stored(server, url, 100, server.stop)
-        first = subprocess.run(
-            command, env=cli_env, capture_output=True, text=True, timeout=300, check=False
-        )
-        stopper.join()
-        assert first.returncode == 1
-        assert LOST in first.stderr
-        assert "the connection to the database was lost during this poll round" in first.stderr
-        assert "unexpected" not in first.stderr
-        assert "Traceback" not in first.stderr + first.stdout
-
-        server.start()
-        store.connect(url)
-        Mailbox.update(lease_until=None, cool_off_until=None, next_poll_at=None).execute()
-        store.close()
-        second = subprocess.run(
-            command, env=cli_env, capture_output=True, text=True, timeout=300, check=False
-        )
-        assert second.returncode == 0, second.stderr
-        store.connect(url)
-        try:
-            assert_each_stored_once(dovecot, mail_user)
-        finally:
-            store.close()
+        first = poll_once_while(server, server.stop, dovecot, mail_user, cli_env)
+    assert first.returncode == 1
+    assert LOST in first.stderr
+    assert "the connection to the database was lost during this poll round" in first.stderr
+    assert "unexpected" not in first.stderr
+    assert "Traceback" not in first.stderr + first.stdout

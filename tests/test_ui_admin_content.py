@@ -4,7 +4,6 @@ done to one — Reset Status, Retry, Delete (asked first), View raw."""
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from mailgen import mail
 from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static, TextArea
+from ui_fixtures import wait_until
 
 from tuidesk.core.mailbox_ops import CONTENT_PAGE_SIZE
 from tuidesk.core.store.models import InboundMail, Mailbox
@@ -25,14 +25,6 @@ pytest_plugins = ["ui_fixtures"]
 
 SIZE = (80, 24)
 MakeApp = Callable[..., TuideskApp]
-
-
-async def wait_until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("the condition did not become true in time")
-        await pilot.pause(0.05)
 
 
 async def open_content(pilot: Pilot[Any], settle: Any) -> MailboxContentScreen:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.pilot import Pilot
+from ui_fixtures import wait_until
 
 from tuidesk.ui.app import MODE_KEYS, TuideskApp
 
@@ -16,14 +15,6 @@ pytest_plugins = ["ui_fixtures"]
 
 SIZE = (80, 24)
 MakeApp = Callable[..., TuideskApp]
-
-
-async def wait_until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("the condition did not become true in time")
-        await pilot.pause(0.05)
 
 
 def footer_line(app: TuideskApp) -> str:

@@ -4,7 +4,6 @@ tickets into the queue."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from mailgen import mail
 from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Select, Static, TabbedContent
+from ui_fixtures import wait_until
 
 from tuidesk.core.store.models import Mailbox
 from tuidesk.ui.app import TuideskApp
@@ -26,14 +26,6 @@ pytest_plugins = ["ui_fixtures"]
 
 SIZE = (80, 24)
 MakeApp = Callable[..., TuideskApp]
-
-
-async def wait_until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("the condition did not become true in time")
-        await pilot.pause(0.05)
 
 
 def shown(widget: Static) -> str:

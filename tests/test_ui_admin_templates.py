@@ -4,7 +4,6 @@ helpdesk's settings and the operator's own."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, Static, TextArea
+from ui_fixtures import wait_until
 
 from tuidesk.core import global_settings
 from tuidesk.core.notify.templates import current
@@ -25,14 +25,6 @@ pytest_plugins = ["ui_fixtures"]
 
 SIZE = (80, 24)
 MakeApp = Callable[..., TuideskApp]
-
-
-async def wait_until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("the condition did not become true in time")
-        await pilot.pause(0.05)
 
 
 def shown(widget: Static) -> str:

@@ -3,15 +3,14 @@ poll-run history, and an export to a file."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ingest_helpers import imap_mailbox
 from mailgen import mail
-from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Select
+from ui_fixtures import wait_until
 
 from tuidesk.core.store.models import Mailbox, PollRun, TraceLine
 from tuidesk.ui.app import TuideskApp
@@ -21,14 +20,6 @@ pytest_plugins = ["ui_fixtures"]
 
 SIZE = (80, 24)
 MakeApp = Callable[..., TuideskApp]
-
-
-async def wait_until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("the condition did not become true in time")
-        await pilot.pause(0.05)
 
 
 def log_text(screen: TraceScreen) -> str:

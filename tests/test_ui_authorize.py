@@ -5,7 +5,6 @@ and a password mailbox told so."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +18,7 @@ from servers.oauth_server import (  # noqa: F401
 )
 from textual.pilot import Pilot
 from textual.widgets import Static
+from ui_fixtures import wait_until
 
 from tuidesk.core.store.models import Mailbox
 from tuidesk.ui.app import TuideskApp
@@ -31,14 +31,6 @@ pytestmark = pytest.mark.servers
 SIZE = (100, 30)
 ADDRESS = "support@example.com"
 MakeApp = Callable[..., TuideskApp]
-
-
-async def wait_until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("the condition did not become true in time")
-        await pilot.pause(0.05)
 
 
 def shown(screen: Any, selector: str) -> str:

@@ -11,7 +11,6 @@ fails. (The queue, thread and review screens are also checked by their own modul
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from servers.oauth_server import (  # noqa: F401
     oauth_server_fixture,
 )
 from textual.pilot import Pilot
+from ui_fixtures import wait_until
 
 from tuidesk.core import global_settings
 from tuidesk.core.notify.templates import template_names
@@ -98,14 +98,6 @@ def assert_inert(app: TuideskApp, *shown: str) -> None:
         assert payload not in screen, f"{payload!r} reaches the terminal:\n{screen}"
     for text in shown:
         assert text in screen, f"{text!r} is not on the screen:\n{screen}"
-
-
-async def wait_until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("the condition did not become true in time")
-        await pilot.pause(0.05)
 
 
 async def shows(pilot: Pilot[Any], screen_type: type, settle: Settle) -> None:

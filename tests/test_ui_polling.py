@@ -14,8 +14,8 @@ import pytest
 from ingest_helpers import imap_mailbox
 from mailgen import mail
 from rich.text import Text
-from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
+from ui_fixtures import wait_until
 
 from tuidesk.core.store.models import Mailbox, Ticket
 from tuidesk.ui.app import TuideskApp
@@ -25,20 +25,6 @@ pytest_plugins = ["ui_fixtures"]
 
 SIZE = (80, 24)
 MakeApp = Callable[..., TuideskApp]
-
-
-async def wait_until(
-    pilot: Pilot[Any],
-    condition: Callable[[], bool],
-    timeout: float = 15,
-    explain: Callable[[], str] = lambda: "",
-) -> None:
-    """Let the app run until ``condition()`` holds (without pressing anything)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the condition did not become true in time {explain()}")
-        await pilot.pause(0.05)
 
 
 def subjects(app: TuideskApp) -> list[str]:

@@ -102,6 +102,21 @@ def now() -> datetime:
     return FIXED_NOW
 
 
+async def wait_until(
+    pilot: Pilot[Any],
+    condition: Callable[[], bool],
+    timeout: float = 15,
+    explain: Callable[[], str] = lambda: "",
+) -> None:
+    """Let the app run until ``condition()`` holds (without pressing anything); fail after
+    ``timeout`` seconds, saying ``explain()`` (a guard against a hang, not a measure of speed)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the condition did not become true in time {explain()}")
+        await pilot.pause(0.05)
+
+
 async def _settle(pilot: Pilot[Any]) -> None:
     for _ in range(4):  # a page that arrives may ask for the next one
         await _wait_for_workers(pilot)

@@ -141,6 +141,10 @@ class PostgresServer:
         log.close()
         self._wait_until_ready()
 
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
     def stop(self, timeout: float = 15.0) -> None:
         """Stop the server (fast shutdown: open sessions are cut)."""
         if self.process is None or self.process.poll() is not None:

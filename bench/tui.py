@@ -102,17 +102,17 @@ def child(database: str, long_thread: int, started: float) -> None:
 
 def measure(database: Path, long_thread: int) -> dict[str, float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TUIDESK_")}
-    home = Path(tempfile.mkdtemp(prefix="tuidesk-bench-home-"))
-    for variable in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
-        env[variable] = str(home / variable.lower())
-    started = time.time()
-    done = subprocess.run(
-        [sys.executable, __file__, "--child", str(database), str(long_thread), repr(started)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    with tempfile.TemporaryDirectory(prefix="tuidesk-bench-home-") as home:
+        for variable in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+            env[variable] = str(Path(home) / variable.lower())
+        started = time.time()
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", str(database), str(long_thread), repr(started)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     if done.returncode != 0:
         raise SystemExit(f"the TUI run failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])

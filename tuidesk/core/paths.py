@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from platformdirs import PlatformDirs
@@ -67,6 +66,8 @@ class Paths:
 
 def bundled_themes_dir() -> Path:
     """The ``themes/`` folder: inside the installed wheel, or at the top of a checkout."""
+    from importlib import resources  # 10 ms to import: only when themes are wanted
+
     packaged = Path(str(resources.files("tuidesk"))) / "_themes"
     if packaged.is_dir():
         return packaged

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from peewee import Database, PeeweeException
 
@@ -23,8 +24,6 @@ from tuidesk.core.errors import StoreError, TuideskError
 from tuidesk.core.ingest import ledger
 from tuidesk.core.ingest.disposition import apply_dispositions, pending_dispositions
 from tuidesk.core.ingest.ledger import StoredMail
-from tuidesk.core.ingest.parse_pool import Parser
-from tuidesk.core.ingest.pipeline import Outcome, process_batch
 from tuidesk.core.ingest.policy import MailboxPolicy, in_windows
 from tuidesk.core.mail.factory import build_source
 from tuidesk.core.redact import redact
@@ -32,6 +31,10 @@ from tuidesk.core.store.db import ensure_connected
 from tuidesk.core.store.models import InboundMail, Mailbox, PollRun
 from tuidesk.core.store.postgres import is_connection_error
 from tuidesk.core.trace import Tracer
+
+if TYPE_CHECKING:  # the pipeline and parser are imported when there is mail to process: an
+    # idle --poll-once from cron never needs them (nor mail-parser, nor the rules' patterns)
+    from tuidesk.core.ingest.pipeline import Outcome
 
 FETCHING_ENABLED = "fetching_enabled"
 
@@ -188,6 +191,10 @@ class Poller:
 
     def _ingest(self, source, mailbox, policy, trace, result, remotes, lease_seconds) -> None:
         """Fetch and store batch k while batch k-1 is parsed (on the other core) and applied."""
+        if not remotes:
+            return
+        from tuidesk.core.ingest.parse_pool import Parser
+
         size = max(1, mailbox.emails_per_fetch)
         parser = Parser(expected=len(remotes))
         previous = None
@@ -226,6 +233,8 @@ class Poller:
 
     def _process(self, source, mailbox, policy, trace, result, parser, stored, future) -> None:
         """Steps 2 and 3: decide and apply in one transaction, then act on the server."""
+        from tuidesk.core.ingest.pipeline import process_batch
+
         parsed = parser.result(future, [s.raw for s in stored])
         outcomes = process_batch(self.db, stored, mailbox, policy, trace, parsed)
         for outcome in outcomes:
@@ -244,6 +253,8 @@ class Poller:
             .order_by(InboundMail.id)
         )
         if leftovers:
+            from tuidesk.core.ingest.pipeline import process_batch
+
             trace("info", f"processing {len(leftovers)} stored record(s) left by an earlier poll")
             stored = [StoredMail.of(record) for record in leftovers]
             for outcome in process_batch(self.db, stored, mailbox, policy, trace):

@@ -14,7 +14,6 @@ from email.policy import compat32
 from pathlib import Path
 
 from tuidesk.core.clock import utcnow
-from tuidesk.core.ingest.parse import decode_words, message_ids
 from tuidesk.core.mail.source import FetchedMail
 from tuidesk.core.store import sql
 from tuidesk.core.store.models import FolderState, InboundMail, Mailbox
@@ -44,6 +43,8 @@ def _header_end(raw: bytes) -> int:
 
 def header_summary(raw: bytes) -> tuple[str, str, str]:
     """(Message-ID, subject, from address) read cheaply from the header block."""
+    from tuidesk.core.ingest.parse import decode_words, message_ids  # when there is mail
+
     try:
         head = _headers.parsebytes(raw[: _header_end(raw)])
     except Exception:

@@ -8,20 +8,30 @@ reason; at send time a broken template raises, so the event stays queued and vis
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
-from jinja2.sandbox import SandboxedEnvironment
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from tuidesk.core.clock import utcnow
 from tuidesk.core.errors import TuideskError
 from tuidesk.core.notify.defaults import DEFAULTS, TemplateText
 from tuidesk.core.store.models import Template
 
-_text_env = SandboxedEnvironment(
-    undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
-)
-_html_env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+if TYPE_CHECKING:
+    from jinja2.sandbox import SandboxedEnvironment
+
+
+@cache
+def _environment(html: bool) -> SandboxedEnvironment:
+    """The sandbox templates render in (jinja2 is imported on first use: a poll that sends
+    nothing never needs it)."""
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    if html:
+        return SandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+    return SandboxedEnvironment(
+        undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
+    )
 
 
 class TemplateProblem(TuideskError):
@@ -62,6 +72,8 @@ def enabled(name: str) -> bool:
 def _render_part(
     env: SandboxedEnvironment, source: str, context: dict[str, Any], part: str, name: str
 ) -> str:
+    from jinja2 import TemplateError, TemplateSyntaxError
+
     try:
         return env.from_string(source).render(**context)
     except TemplateSyntaxError as exc:
@@ -75,9 +87,12 @@ def _render_part(
 
 
 def render_text(name: str, template: TemplateText, context: dict[str, Any]) -> RenderedMail:
-    subject = _render_part(_text_env, template.subject, context, "subject", name)
-    text = _render_part(_text_env, template.text, context, "text", name)
-    html = _render_part(_html_env, template.html, context, "HTML", name) if template.html else ""
+    plain = _environment(html=False)
+    subject = _render_part(plain, template.subject, context, "subject", name)
+    text = _render_part(plain, template.text, context, "text", name)
+    html = ""
+    if template.html:
+        html = _render_part(_environment(html=True), template.html, context, "HTML", name)
     return RenderedMail(" ".join(subject.split()), text, html)
 
 

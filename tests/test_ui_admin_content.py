@@ -13,7 +13,7 @@ from mailgen import mail
 from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static, TextArea
-from ui_fixtures import wait_until
+from ui_helpers import wait_until
 
 from tuidesk.core.mailbox_ops import CONTENT_PAGE_SIZE
 from tuidesk.core.store.models import InboundMail, Mailbox

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ui_fixtures import wait_until
+from ui_helpers import wait_until
 
 from tuidesk.ui.app import MODE_KEYS, TuideskApp
 

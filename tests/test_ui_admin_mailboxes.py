@@ -14,7 +14,7 @@ from mailgen import mail
 from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Select, Static, TabbedContent
-from ui_fixtures import wait_until
+from ui_helpers import wait_until
 
 from tuidesk.core.store.models import Mailbox
 from tuidesk.ui.app import TuideskApp

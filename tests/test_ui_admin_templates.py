@@ -11,7 +11,7 @@ from typing import Any
 from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, Static, TextArea
-from ui_fixtures import wait_until
+from ui_helpers import wait_until
 
 from tuidesk.core import global_settings
 from tuidesk.core.notify.templates import current

@@ -10,7 +10,7 @@ from typing import Any
 from ingest_helpers import imap_mailbox
 from mailgen import mail
 from textual.widgets import DataTable, Input, Select
-from ui_fixtures import wait_until
+from ui_helpers import wait_until
 
 from tuidesk.core.store.models import Mailbox, PollRun, TraceLine
 from tuidesk.ui.app import TuideskApp

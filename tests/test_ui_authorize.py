@@ -18,7 +18,7 @@ from servers.oauth_server import (  # noqa: F401
 )
 from textual.pilot import Pilot
 from textual.widgets import Static
-from ui_fixtures import wait_until
+from ui_helpers import wait_until
 
 from tuidesk.core.store.models import Mailbox
 from tuidesk.ui.app import TuideskApp

@@ -24,7 +24,7 @@ from servers.oauth_server import (  # noqa: F401
     oauth_server_fixture,
 )
 from textual.pilot import Pilot
-from ui_fixtures import wait_until
+from ui_helpers import wait_until
 
 from tuidesk.core import global_settings
 from tuidesk.core.notify.templates import template_names

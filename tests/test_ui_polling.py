@@ -15,7 +15,7 @@ from ingest_helpers import imap_mailbox
 from mailgen import mail
 from rich.text import Text
 from textual.widgets import DataTable, Static
-from ui_fixtures import wait_until
+from ui_helpers import wait_until
 
 from tuidesk.core.store.models import Mailbox, Ticket
 from tuidesk.ui.app import TuideskApp

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from ui_helpers import FIXED_NOW
 
 from tuidesk.core.context import AppContext
 from tuidesk.core.demo import populate_demo
@@ -24,9 +25,6 @@ from tuidesk.core.settings import Settings
 from tuidesk.core.store.db import connect
 from tuidesk.core.store.models import Mailbox, Ticket
 from tuidesk.core.tickets import NewTicket, create_ticket, get_or_create_contact
-
-FIXED_NOW = datetime(2025, 3, 14, 9, 30)
-"""'Now' for the demo data and the app's clock, so ages and snapshots never drift."""
 
 
 @pytest.fixture
@@ -100,21 +98,6 @@ def utc_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def now() -> datetime:
     """The fixed 'now' of the demo data and of the app's clock."""
     return FIXED_NOW
-
-
-async def wait_until(
-    pilot: Pilot[Any],
-    condition: Callable[[], bool],
-    timeout: float = 15,
-    explain: Callable[[], str] = lambda: "",
-) -> None:
-    """Let the app run until ``condition()`` holds (without pressing anything); fail after
-    ``timeout`` seconds, saying ``explain()`` (a guard against a hang, not a measure of speed)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the condition did not become true in time {explain()}")
-        await pilot.pause(0.05)
 
 
 async def _settle(pilot: Pilot[Any]) -> None:

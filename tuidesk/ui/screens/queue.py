@@ -324,14 +324,19 @@ class QueueScreen(TicketActionsMixin, QueueFilters, Screen[None]):
     @on(Input.Submitted, "#queue-search")
     def _search(self, event: Input.Submitted) -> None:
         """A full-text search (core.search); a query that cannot run is said in one sentence and
-        stays in the box to be corrected, the queue unchanged."""
+        stays in the box to be corrected, the queue unchanged. A ``status:`` in the query wins
+        over the status filter (which turns to All), so ``status:closed`` finds closed tickets
+        from the Active view too."""
         text = event.value.strip()
         try:
-            parse_query(text)
+            query = parse_query(text)
         except SearchQueryError as exc:
             self.notify(str(exc), title="Search", severity="error", timeout=8, markup=False)
             return
-        self.apply_filter(self.queue_filter.with_changes(text=text))
+        changes: dict[str, str] = {"text": text}
+        if query.statuses:
+            changes["status"] = "all"
+        self.apply_filter(self.queue_filter.with_changes(**changes))
         self.set_focus(self.query_one(TicketTable))
 
     def action_clear_search(self) -> None:

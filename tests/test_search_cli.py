@@ -100,3 +100,21 @@ def test_a_bad_query_is_one_sentence_and_exit_code_2(
     assert done.stdout == ""
     [line] = done.stderr.splitlines()
     assert line.startswith("tuidesk: error: ") and sentence in line
+
+
+def test_the_status_choices_are_the_queues_status_filters() -> None:
+    from tuidesk.cli.search_cmd import STATUS_CHOICES
+    from tuidesk.core.queue import STATUS_FILTERS
+
+    assert set(STATUS_CHOICES) == set(STATUS_FILTERS)
+
+
+def test_building_the_parser_does_not_import_the_search() -> None:
+    """Every command builds the parser, --poll-once included: it stays light."""
+    probe = (
+        "import sys; from tuidesk.cli.parser import build_parser; build_parser(); "
+        "print(sorted(m for m in sys.modules if m.startswith(('tuidesk.core.search', "
+        "'tuidesk.core.queue', 'jinja2', 'mailparser'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

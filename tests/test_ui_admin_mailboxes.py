@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 from ingest_helpers import imap_mailbox
 from mailgen import mail
-from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Select, Static, TabbedContent
-from ui_helpers import wait_until
+from ui_helpers import shown, wait_until
 
 from tuidesk.core.store.models import Mailbox
 from tuidesk.ui.app import TuideskApp
@@ -26,11 +25,6 @@ pytest_plugins = ["ui_fixtures"]
 
 SIZE = (80, 24)
 MakeApp = Callable[..., TuideskApp]
-
-
-def shown(widget: Static) -> str:
-    content = widget.content
-    return content.plain if isinstance(content, Text) else str(content)
 
 
 async def open_form(pilot: Pilot[Any], key: str = "a") -> MailboxFormScreen:

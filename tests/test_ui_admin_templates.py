@@ -8,10 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, Static, TextArea
-from ui_helpers import wait_until
+from ui_helpers import shown, wait_until
 
 from tuidesk.core import global_settings
 from tuidesk.core.notify.templates import current
@@ -25,11 +24,6 @@ pytest_plugins = ["ui_fixtures"]
 
 SIZE = (80, 24)
 MakeApp = Callable[..., TuideskApp]
-
-
-def shown(widget: Static) -> str:
-    content = widget.content
-    return content.plain if isinstance(content, Text) else str(content)
 
 
 async def open_templates(pilot: Pilot[Any]) -> TemplatesScreen:

@@ -7,7 +7,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from rich.text import Text
 from textual.pilot import Pilot
+from textual.widgets import Static
 
 FIXED_NOW = datetime(2025, 3, 14, 9, 30)
 """'Now' for the demo data and the app's clock, so ages and snapshots never drift."""
@@ -26,3 +28,9 @@ async def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"the condition did not become true in time {explain()}")
         await pilot.pause(0.05)
+
+
+def shown(widget: Static) -> str:
+    """The plain text a Static shows."""
+    content = widget.content
+    return content.plain if isinstance(content, Text) else str(content)

@@ -97,8 +97,14 @@ def shape(raw: bytes) -> tuple[int, int]:
         if line.startswith(b"--") and stack.delimit(line.rstrip(b" \t")):
             headers = []
             report = False
-    if headers:
+    if headers is not None:  # the mail ends in a header block: the parser still makes a part
         parts += 1
+        kind, _boundary = (
+            _content_type(headers, digest=stack.in_digest()) if headers else ("", None)
+        )
+        if kind.startswith("message/"):  # ... and an empty attached mail (or status block)
+            parts += 1
+            depth = max(depth, len(stack.entries) + 1)
     return depth, parts
 
 
@@ -168,4 +174,7 @@ def _content_type(headers: list[bytes], digest: bool) -> tuple[str, bytes | None
     found = _BOUNDARY.search(text)
     if found is None:
         return kind, None
-    return kind, (found.group(1) or found.group(2) or "").rstrip().encode("latin-1")
+    boundary = (found.group(1) or found.group(2) or "").rstrip().encode("latin-1")
+    if not boundary.isascii():
+        return kind, None  # the standard library reads it as U+FFFD and never splits on it
+    return kind, boundary
